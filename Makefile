@@ -1,0 +1,58 @@
+# Two commands matter for a fresh machine: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DB     ?= data/caseload.duckdb
+PORT   ?= 8501
+
+.PHONY: run test test-fast e2e lint bench demo lock clean-env help
+
+help:
+	@echo "make run    - set up (if needed), build the demo database (if missing), serve on http://localhost:$(PORT)"
+	@echo "make test   - set up (if needed) and run the whole test suite"
+	@echo "make lint   - ruff, mypy and the import-linter contract"
+	@echo "make bench  - print the benchmark table"
+	@echo "make lock   - re-resolve requirements.lock from pyproject.toml (needs network to PyPI)"
+
+# The environment is rebuilt when the lock file changes. Hashes are checked on install.
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	@touch $(STAMP)
+
+$(DB): | $(STAMP)
+	$(BIN)/python -m analytics demo --db $(DB)
+
+run: $(STAMP) $(DB)
+	CASELOAD_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
+		--browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e"
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -m e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+demo: $(STAMP)
+	$(BIN)/python -m analytics demo --db $(DB) --force
+
+lock:
+	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,7 @@
+"""`python -m analytics` runs the command-line interface."""
+
+import sys
+
+from analytics.cli import main
+
+sys.exit(main())

@@ -1,0 +1,131 @@
+"""The one way to reach the database: a `Database` that owns the connection.
+
+Each unit of work takes its own cursor (DuckDB cursors are per thread); writes run inside
+`transaction()`. DuckDB errors are translated once, here, into `CaseloadError`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.errors import CaseloadError
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+# Column names that appear in DuckDB constraint messages, in words a therapist understands.
+_UNIQUE_LABELS = {
+    "case_code": "case code",
+    "email": "email address",
+    "client_code": "client code",
+    "name": "name",
+    "header_signature": "import profile for this form",
+    "natural_key": "response",
+    "session_number": "session number",
+}
+
+
+def translate_error(exc: duckdb.Error) -> CaseloadError:
+    """Turn a DuckDB error into a readable `CaseloadError` that carries no row values."""
+    text = str(exc)
+    if isinstance(exc, duckdb.ConstraintException):
+        match = re.search(r'Duplicate key "([a-z_]+)(?:, [a-z_]+)*:', text)
+        if match:
+            label = _UNIQUE_LABELS.get(match.group(1), match.group(1).replace("_", " "))
+            return CaseloadError(f"That {label} is already in use; nothing was changed.")
+        if "NOT NULL" in text:
+            return CaseloadError("A required value is missing; nothing was changed.")
+        if "CHECK" in text:
+            return CaseloadError("A value is not one of the allowed choices; nothing was changed.")
+        return CaseloadError("The change breaks a rule of the database; nothing was changed.")
+    if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
+        return CaseloadError(
+            "The database file is in use by another program (only one may write at a time).",
+            hint="Stop the other dashboard or command and try again.",
+        )
+    if isinstance(exc, duckdb.IOException):
+        return CaseloadError("The database file could not be read or written.")
+    # Other errors are programming faults; keep the category, never the SQL or values.
+    return CaseloadError(f"The database refused the request ({type(exc).__name__}).")
+
+
+class Database:
+    """A DuckDB database file and its single root connection.
+
+    The server keeps one `Database` for its lifetime; every query takes a fresh cursor.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def _root(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._con is None:
+                if not self.read_only:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+                except duckdb.Error as exc:
+                    raise translate_error(exc) from exc
+            return self._con
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for one unit of work; DuckDB errors become `CaseloadError`."""
+        cur = self._root().cursor()
+        try:
+            yield cur
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside BEGIN/COMMIT; any exception rolls everything back."""
+        with self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        """Run a query with bound parameters and return a DataFrame."""
+        with self.cursor() as cur:
+            return cur.execute(sql, params).df()
+
+    def query_rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """Run a query with bound parameters and return its rows as tuples."""
+        with self.cursor() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def query_value(self, sql: str, params: Params = None) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        with self.cursor() as cur:
+            row = cur.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        """Run one statement in its own transaction."""
+        with self.transaction() as cur:
+            cur.execute(sql, params)
+
+    def close(self) -> None:
+        """Close the root connection (and with it every cursor)."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
