@@ -42,8 +42,9 @@ def database() -> Database:
 
 
 @st.cache_data(ttl=60, max_entries=512, show_spinner=False)
-def _cached(_fn: Callable[..., Any], fn_key: str, db_key: str, args: tuple[Any, ...],
-            kwargs: dict[str, Any]) -> Any:
+def _cached(
+    _fn: Callable[..., Any], fn_key: str, db_key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     return _fn(database(), *args, **kwargs)
 
 
@@ -95,3 +96,43 @@ def guarded() -> Iterator[None]:
         yield
     except CaseloadError as exc:
         show_error(exc)
+
+
+FLASH_KEY = "_flash"
+
+
+def flash(message: str) -> None:
+    """Remember a success message and rerun, so the page redraws with fresh data."""
+    st.session_state[FLASH_KEY] = message
+    st.rerun()
+
+
+def show_flash() -> None:
+    """Show (once) the message left by `flash`."""
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message, icon="✅")
+
+
+def sticky_selectbox(
+    label: str,
+    options: list[Any],
+    state_key: str,
+    *,
+    sidebar: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """A selectbox whose choice survives page switches.
+
+    Streamlit drops a widget's state on runs where the widget is not drawn, so the choice is
+    kept under a plain session key (`state_key`) and copied into the widget on every run.
+    """
+    widget_key = f"_widget_{state_key}"
+    chosen = st.session_state.get(state_key)
+    st.session_state[widget_key] = chosen if chosen in options else None
+
+    def _remember() -> None:
+        st.session_state[state_key] = st.session_state[widget_key]
+
+    where = st.sidebar if sidebar else st
+    return where.selectbox(label, options, key=widget_key, on_change=_remember, **kwargs)

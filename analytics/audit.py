@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -20,15 +21,25 @@ def record(
     entity_id: int | None = None,
     couple_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    logged_at: dt.datetime | None = None,
 ) -> None:
     """Append one entry inside the caller's transaction, so it lands with the change or not at all.
 
     `detail` holds ids, counts and field names only: never answers, notes or other health data.
+    `logged_at` defaults to now; the demo generator passes its fixed date to stay reproducible.
     """
     cur.execute(
-        "INSERT INTO audit_log (therapist_id, action, entity, entity_id, couple_id, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [actor_id, action, entity, entity_id, couple_id, json.dumps(detail or {}, sort_keys=True)],
+        "INSERT INTO audit_log (therapist_id, action, entity, entity_id, couple_id, detail,"
+        " logged_at) VALUES (?, ?, ?, ?, ?, ?, coalesce(?, current_timestamp))",
+        [
+            actor_id,
+            action,
+            entity,
+            entity_id,
+            couple_id,
+            json.dumps(detail or {}, sort_keys=True),
+            logged_at,
+        ],
     )
 
 

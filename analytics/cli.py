@@ -23,8 +23,19 @@ from analytics.storage import open_database, resolve_path
 Handler = Callable[[argparse.Namespace, Database], int]
 
 TABLES = (
-    "therapists", "couples", "partners", "sessions", "instruments", "items", "import_batches",
-    "responses", "answers", "unmatched_responses", "repair_milestones", "agenda_items", "audit_log",
+    "therapists",
+    "couples",
+    "partners",
+    "sessions",
+    "instruments",
+    "items",
+    "import_batches",
+    "responses",
+    "answers",
+    "unmatched_responses",
+    "repair_milestones",
+    "agenda_items",
+    "audit_log",
 )
 
 
@@ -41,7 +52,11 @@ def _cmd_demo(args: argparse.Namespace, db: Database) -> int:
     from analytics.demo import build_demo  # heavy (numpy work); only for this command
 
     summary = build_demo(
-        db, couples=args.couples, weeks=args.weeks, seed=args.seed, as_of=args.as_of,
+        db,
+        couples=args.couples,
+        weeks=args.weeks,
+        seed=args.seed,
+        as_of=args.as_of,
         force=args.force,
     )
     print(summary)
@@ -106,8 +121,10 @@ def _cmd_instruments_list(args: argparse.Namespace, db: Database) -> int:
         print(json.dumps([_instrument_dict(i) for i in found]))
         return 0
     for ins in found:
-        print(f"{ins.code}  {ins.name} v{ins.version}  ({len(ins.items)} items, "
-              f"scale {ins.scale_min:g}-{ins.scale_max:g})")
+        print(
+            f"{ins.code}  {ins.name} v{ins.version}  ({len(ins.items)} items, "
+            f"scale {ins.scale_min:g}-{ins.scale_max:g})"
+        )
         for item in ins.items:
             flag = " (reverse)" if item.reverse else ""
             print(f"  {item.code:<6} {item.construct:<22} {item.text}{flag}")
@@ -155,8 +172,9 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser; each subcommand sets `handler`."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", help="database file (default: $CASELOAD_DB or "
-                        "data/caseload.duckdb)")
+    common.add_argument(
+        "--db", metavar="PATH", help="database file (default: $CASELOAD_DB or data/caseload.duckdb)"
+    )
     json_flag = argparse.ArgumentParser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="print JSON")
 
@@ -166,16 +184,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common], help="build the synthetic demo practice")
-    demo.add_argument("--couples", type=_positive, default=12, help="number of couples (>= 12 "
-                      "gives every trajectory)")
+    demo.add_argument(
+        "--couples",
+        type=_positive,
+        default=12,
+        help="number of couples (>= 12 gives every trajectory)",
+    )
     demo.add_argument("--weeks", type=_positive, default=30, help="longest course in weeks")
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     demo.add_argument("--as-of", type=_date, default=None, help="the demo's 'today' (YYYY-MM-DD)")
     demo.add_argument("--force", action="store_true", help="replace an existing practice")
     demo.set_defaults(handler=_cmd_demo)
 
-    info = sub.add_parser("info", parents=[common, json_flag],
-                          help="database path, schema version, row counts")
+    info = sub.add_parser(
+        "info", parents=[common, json_flag], help="database path, schema version, row counts"
+    )
     info.set_defaults(handler=_cmd_info)
 
     th = sub.add_parser("therapists", help="add or list therapists")
@@ -201,8 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ins = sub.add_parser("instruments", help="list instruments")
     ins_sub = ins.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ins_list = ins_sub.add_parser("list", parents=[common, json_flag],
-                                  help="instruments with their items")
+    ins_list = ins_sub.add_parser(
+        "list", parents=[common, json_flag], help="instruments with their items"
+    )
     ins_list.set_defaults(handler=_cmd_instruments_list)
 
     for register in _EXTENSIONS:
@@ -212,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands living next to the code they drive register themselves here (see importing/cli.py).
 _EXTENSIONS: list[Callable[[Any, argparse.ArgumentParser, argparse.ArgumentParser], None]] = []
+
+from analytics.importing import cli as _import_cli  # noqa: E402 (registers after the hook exists)
+
+_EXTENSIONS.append(_import_cli.register)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,9 +67,21 @@ def parse_person(text: str) -> PartnerInput:
     return PartnerInput(text)
 
 
+# Every caseload query carries this predicate literally, bound with `access_params(actor)`:
+# a supervisor sees all couples, a therapist only their own.
+ACCESS = "(? OR c.therapist_id = ?)"
+
+
+def access_params(actor: Actor) -> list[object]:
+    """Parameters for the ACCESS predicate."""
+    return [actor.is_supervisor, actor.id]
+
+
 def access_clause(actor: Actor, alias: str = "c") -> tuple[str, list[object]]:
-    """SQL predicate and parameters limiting couples to those the actor may see."""
-    return f"(? OR {alias}.therapist_id = ?)", [actor.is_supervisor, actor.id]
+    """The ACCESS predicate for another table alias, with its parameters."""
+    if not alias.isidentifier():
+        raise ValueError("alias must be an identifier")
+    return ACCESS.replace("c.", f"{alias}."), access_params(actor)
 
 
 def _clean_partner(p: PartnerInput, label: str) -> PartnerInput:
@@ -93,7 +105,8 @@ def _clean_case_code(case_code: str) -> str:
     code = case_code.strip().upper()
     if not CASE_CODE.match(code):
         raise CaseloadError(
-            "A case code is 2 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit."
+            "A case code is 2 to 32 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
         )
     return code
 
@@ -173,8 +186,14 @@ def add_couple(
                 " VALUES (?, ?, ?, ?, ?)",
                 [couple_id, label, p.name, p.email, p.client_code],
             )
-        audit.record(cur, actor_id=actor.id, action="create", entity="couple",
-                     entity_id=couple_id, couple_id=couple_id)
+        audit.record(
+            cur,
+            actor_id=actor.id,
+            action="create",
+            entity="couple",
+            entity_id=couple_id,
+            couple_id=couple_id,
+        )
     return couple_id
 
 
@@ -216,8 +235,14 @@ def update_couple(
                 " WHERE couple_id = ? AND label = ?",
                 [p.name, p.email, p.client_code, couple_id, label],
             )
-        audit.record(cur, actor_id=actor.id, action="update", entity="couple",
-                     entity_id=couple_id, couple_id=couple_id)
+        audit.record(
+            cur,
+            actor_id=actor.id,
+            action="update",
+            entity="couple",
+            entity_id=couple_id,
+            couple_id=couple_id,
+        )
 
 
 def set_status(db: Database, actor: Actor, couple_id: int, status: str) -> None:
@@ -233,19 +258,24 @@ def set_status(db: Database, actor: Actor, couple_id: int, status: str) -> None:
             " WHERE id = ?",
             [status, dt.date.today() if status == "closed" else None, couple_id],
         )
-        audit.record(cur, actor_id=actor.id, action=f"status:{status}", entity="couple",
-                     entity_id=couple_id, couple_id=couple_id)
+        audit.record(
+            cur,
+            actor_id=actor.id,
+            action=f"status:{status}",
+            entity="couple",
+            entity_id=couple_id,
+            couple_id=couple_id,
+        )
 
 
 def get_couple(db: Database, actor: Actor, couple_id: int) -> Couple:
     """One couple with both partners; refuses couples outside the actor's caseload."""
-    clause, params = access_clause(actor)
     rows = db.query_rows(
         "SELECT c.id, c.case_code, c.therapist_id, t.name, c.status, c.start_date,"
         " c.repair_focus, c.hurt_partner, c.closed_at"
         " FROM couples c JOIN therapists t ON t.id = c.therapist_id"
-        f" WHERE c.id = ? AND {clause}",
-        [couple_id, *params],
+        " WHERE c.id = ? AND (? OR c.therapist_id = ?)",
+        [couple_id, *access_params(actor)],
     )
     if not rows:
         raise CaseloadError("That couple is not in your caseload.")
@@ -258,16 +288,25 @@ def get_couple(db: Database, actor: Actor, couple_id: int) -> Couple:
         raise CaseloadError("This couple's record is incomplete (it needs two partners).")
     partners = tuple(Partner(int(r[0]), r[1], r[2], r[3], r[4]) for r in partner_rows)
     r = rows[0]
-    return Couple(int(r[0]), r[1], int(r[2]), r[3], r[4], r[5], bool(r[6]), r[7], r[8],
-                  (partners[0], partners[1]))
+    return Couple(
+        int(r[0]),
+        r[1],
+        int(r[2]),
+        r[3],
+        r[4],
+        r[5],
+        bool(r[6]),
+        r[7],
+        r[8],
+        (partners[0], partners[1]),
+    )
 
 
 def find_couple_id(db: Database, actor: Actor, case_code: str) -> int:
     """The id of a couple in the actor's caseload, by case code."""
-    clause, params = access_clause(actor)
     value = db.query_value(
-        f"SELECT c.id FROM couples c WHERE upper(c.case_code) = ? AND {clause}",
-        [case_code.strip().upper(), *params],
+        "SELECT c.id FROM couples c WHERE upper(c.case_code) = ? AND (? OR c.therapist_id = ?)",
+        [case_code.strip().upper(), *access_params(actor)],
     )
     if value is None:
         raise CaseloadError("There is no couple with that case code in your caseload.")
@@ -276,7 +315,6 @@ def find_couple_id(db: Database, actor: Actor, case_code: str) -> int:
 
 def list_couples(db: Database, actor: Actor, *, include_closed: bool = True) -> pd.DataFrame:
     """Couples the actor may see, one row each, with both partners' names, emails and codes."""
-    clause, params = access_clause(actor)
     return db.query_df(
         "SELECT c.id, c.case_code, t.name AS therapist, c.status, c.start_date,"
         " c.repair_focus, c.hurt_partner,"
@@ -288,7 +326,7 @@ def list_couples(db: Database, actor: Actor, *, include_closed: bool = True) -> 
         " max(p.client_code) FILTER (WHERE p.label = 'B') AS client_code_b"
         " FROM couples c JOIN therapists t ON t.id = c.therapist_id"
         " LEFT JOIN partners p ON p.couple_id = c.id"
-        f" WHERE {clause} AND (? OR c.status <> 'closed')"
+        " WHERE (? OR c.therapist_id = ?) AND (? OR c.status <> 'closed')"
         " GROUP BY ALL ORDER BY c.case_code",
-        [*params, include_closed],
+        [*access_params(actor), include_closed],
     )

@@ -1,4 +1,4 @@
-"""Instruments are data files (analytics/instrument_files/*.toml); this module reads and checks them.
+"""Instruments are data files (analytics/instrument_files/*.toml), read and checked here.
 
 At start the definitions are copied into the `instruments` and `items` tables so that scoring
 can be done in SQL. The file stays the source of truth: a therapist may correct a figure there.
@@ -195,8 +195,8 @@ def sync(db: Database, instruments: tuple[Instrument, ...] | None = None) -> Non
             row = cur.execute("SELECT id FROM instruments WHERE code = ?", [ins.code]).fetchone()
             if row is None:
                 row = cur.execute(
-                    "INSERT INTO instruments (code, name, version, scale_min, scale_max, definition)"
-                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    "INSERT INTO instruments (code, name, version, scale_min, scale_max,"
+                    " definition) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     [ins.code, ins.name, ins.version, ins.scale_min, ins.scale_max, ins.to_json()],
                 ).fetchone()
             else:
@@ -216,8 +216,13 @@ def sync(db: Database, instruments: tuple[Instrument, ...] | None = None) -> Non
                 )
             for item in ins.items:
                 values = [
-                    item.position, item.construct, item.text, item.reverse,
-                    item.min_value, item.max_value, item.is_safety,
+                    item.position,
+                    item.construct,
+                    item.text,
+                    item.reverse,
+                    item.min_value,
+                    item.max_value,
+                    item.is_safety,
                 ]
                 existing = cur.execute(
                     "SELECT id FROM items WHERE instrument_id = ? AND code = ?",

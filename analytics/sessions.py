@@ -12,8 +12,12 @@ from analytics.db import Database
 from analytics.errors import CaseloadError
 from analytics.therapists import Actor
 
-ATTENDANCE = {"both": "Both partners", "A": "Partner A only", "B": "Partner B only",
-              "neither": "Neither (missed)"}
+ATTENDANCE = {
+    "both": "Both partners",
+    "A": "Partner A only",
+    "B": "Partner B only",
+    "neither": "Neither (missed)",
+}
 NOTE_LIMIT = 2000
 
 
@@ -46,8 +50,14 @@ def add_session(
             [couple_id, session_date, row[0], attendance, notes or None, actor.id],
         ).fetchone()
         assert new is not None
-        audit.record(cur, actor_id=actor.id, action="create", entity="session",
-                     entity_id=new[0], couple_id=couple_id)
+        audit.record(
+            cur,
+            actor_id=actor.id,
+            action="create",
+            entity="session",
+            entity_id=new[0],
+            couple_id=couple_id,
+        )
     return int(new[0])
 
 

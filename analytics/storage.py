@@ -14,7 +14,8 @@ DEFAULT_PATH = Path("data") / "caseload.duckdb"
 
 
 def resolve_path(explicit: str | Path | None = None) -> Path:
-    """The database path: an explicit value (CLI option, secrets), then $CASELOAD_DB, then default."""
+    """The database path: an explicit value (CLI option, secrets), then $CASELOAD_DB, then the
+    default under data/."""
     if explicit:
         return Path(explicit)
     from_env = os.environ.get(ENV_VAR)
