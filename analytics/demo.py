@@ -39,7 +39,7 @@ THERAPISTS = (
     "Quinn Demo", "Rowan Demo", "Sage Demo", "Taylor Demo",
 )
 # fmt: on
-SUPERVISOR = "Morgan Demo (supervisor)"
+SUPERVISOR = "Morgan Demo"
 COUPLES_PER_THERAPIST = 20
 Moments = npt.NDArray[np.datetime64]
 

@@ -59,10 +59,10 @@ def global_scores(
 
 def safety_answers(db: Database, *, couple_ids: list[int] | None = None) -> pd.DataFrame:
     """Every positive safety answer (value at or above the construct's flag_at), newest first:
-    couple_id, label, response_id, completed_at, item code, value."""
+    couple_id, label, response_id, completed_at, item code, item wording, value."""
     return db.query_df(
         "SELECT p.couple_id, p.label, r.id AS response_id, r.completed_at, i.code AS item,"
-        " a.value FROM answers a"
+        " i.text AS item_text, a.value FROM answers a"
         " JOIN items i ON i.id = a.item_id"
         " JOIN constructs k ON k.instrument_id = i.instrument_id AND k.code = i.construct"
         " JOIN responses r ON r.id = a.response_id"

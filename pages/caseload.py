@@ -56,7 +56,7 @@ event = st.dataframe(
     key="caseload_table",
     column_config={
         "case_code": st.column_config.TextColumn("Case", pinned=True),
-        "attention": st.column_config.TextColumn("Needs attention"),
+        "attention": st.column_config.TextColumn("Needs attention", width="medium"),
         "therapist": "Therapist",
         "status": "Status",
         "partner_a": "Partner A",

@@ -44,8 +44,8 @@ if not view.safety.empty:
     latest = view.safety.iloc[0]
     st.error(
         f"**Safety screen: {len(view.safety)} positive answer(s).** Most recent from partner "
-        f"{latest['label']} on {latest['completed_at']:%d %b %Y} (item {latest['item']}). "
-        "Assess safety before any conjoint work.",
+        f"{latest['label']} on {latest['completed_at']:%d %b %Y}: “{latest['item_text']}” "
+        f"({latest['item']}). Assess safety before any conjoint work.",
         icon="⚠️",
     )
 

@@ -157,7 +157,7 @@ def test_therapists_and_spread(demo: Database) -> None:
     assert rows == [
         ("Avery Demo", "therapist"),
         ("Jordan Demo", "therapist"),
-        ("Morgan Demo (supervisor)", "supervisor"),
+        ("Morgan Demo", "supervisor"),
     ]
     per = demo.query_rows(
         "SELECT t.role, count(c.id) FROM therapists t LEFT JOIN couples c ON c.therapist_id = t.id"

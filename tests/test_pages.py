@@ -199,3 +199,22 @@ def test_add_couple_form_refuses_missing_partner(db: Database, therapist: Actor)
     next(b for b in at.button if b.label == "Add couple").click().run()
     assert "Partner B needs a name" in at.error[0].value
     assert db.query_value("SELECT count(*) FROM couples") == 0
+
+
+def test_caseload_on_the_demo_practice(db: Database) -> None:
+    from analytics.demo import build_demo
+    from analytics.therapists import get_actor
+
+    build_demo(db, as_of=dt.date.today())
+    supervisor = get_actor(db, "Morgan Demo")
+    at = _app(supervisor)
+    frame = at.dataframe[0].value
+    assert len(frame) == 12  # the 13th demo couple is closed
+    assert frame.iloc[0]["case_code"] == "D-010"  # the positive safety answer comes first
+    assert frame.iloc[1]["case_code"] == "D-011"  # then the overdue couple
+    improving = frame[frame["case_code"] == "D-001"].iloc[0]
+    declining = frame[frame["case_code"] == "D-005"].iloc[0]
+    assert improving["a_change"] > 1 and improving["b_change"] > 1
+    assert declining["a_change"] < -1 and declining["b_change"] < -1
+    at.multiselect[0].set_value(["closed"]).run()
+    assert at.dataframe[0].value["case_code"].tolist() == ["D-013"]

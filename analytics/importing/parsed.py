@@ -12,13 +12,19 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 # Reserved columns of ParsedFile.frame (every other column is a question column).
-ROW = "_row"                    # int: row number as the therapist sees it in the file (1 = header row
-                                # of a one-header file, so the first data row is 2; Qualtrics: 4)
-EMAIL = "_respondent_email"     # str | NA: lower-cased, stripped
-CLIENT_CODE = "_respondent_code"  # str | NA: upper-cased, stripped
-COMPLETED = "_completed_at"     # datetime64 (naive UTC) | NaT when missing or unparseable
-COMPLETED_RAW = "_completed_raw"  # str | NA: the original text, for error messages
-RESPONSE_ID = "_response_id"    # str | NA: the tool's own response id, when it has one
+# _row: int, the row number as the therapist sees it in the file (1 is the header row of a
+# one-header file, so the first data row is 2; Qualtrics data starts at 4).
+ROW = "_row"
+# Lower-cased and stripped, or NA.
+EMAIL = "_respondent_email"
+# Upper-cased and stripped, or NA.
+CLIENT_CODE = "_respondent_code"
+# datetime64, naive UTC; NaT when missing or unparseable.
+COMPLETED = "_completed_at"
+# The original text of the completion time, for messages; or NA.
+COMPLETED_RAW = "_completed_raw"
+# The survey tool's own response id, when it has one; or NA.
+RESPONSE_ID = "_response_id"
 RESERVED = (ROW, EMAIL, CLIENT_CODE, COMPLETED, COMPLETED_RAW, RESPONSE_ID)
 
 SOURCES = {

@@ -69,7 +69,7 @@ def start_server(db_path: Path, log_path: Path) -> tuple[subprocess.Popen[bytes]
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited early; see {log_path}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                 if resp.status == 200:
                     return proc, url
         except OSError:
