@@ -72,8 +72,28 @@ def actor() -> Actor | None:
         return None
 
 
+def _ensure_entrypoint() -> None:
+    """Make sure app.py (sidebar, navigation) is what runs.
+
+    Until the first `st.navigation` call in a server process, Streamlit treats a `pages/` folder
+    the old way and runs a page file on its own: a bookmark to /couple opened right after a
+    restart would show the page without the sidebar. Switching the flag off and rerunning hands
+    the same URL to app.py's navigation instead.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Only on a session's first run: a rerun there loses no click. (AppTest resets the flag
+    # before every run; later runs must not be rerun or their button clicks would vanish.)
+    first_run = not st.session_state.get("_entrypoint_checked")
+    st.session_state["_entrypoint_checked"] = True
+    if PagesManager.uses_pages_directory and first_run:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require_actor() -> Actor:
-    """The acting therapist, or stop the page with a short explanation."""
+    """The acting therapist, or stop the page with a short explanation. Every page starts here."""
+    _ensure_entrypoint()
     who = actor()
     if who is None:
         st.info("Choose who you are in the sidebar to see a caseload.", icon="👤")

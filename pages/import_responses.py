@@ -147,7 +147,14 @@ def unmatched_queue() -> None:
     partners = ui.load(service.partner_choices, actor)
     left, right = st.columns(2)
     pick = left.selectbox("Response", list(rows), format_func=rows.__getitem__)
-    partner = right.selectbox("File it under", list(partners), format_func=partners.__getitem__)
+    # No default partner: filing a response under a client is always a deliberate choice.
+    partner = right.selectbox(
+        "File it under",
+        list(partners),
+        index=None,
+        placeholder="Choose a partner",
+        format_func=partners.__getitem__,
+    )
     assign_col, discard_col = st.columns(2)
     if pick is None:
         return

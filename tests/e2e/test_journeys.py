@@ -72,3 +72,36 @@ def test_caseload_then_couple(browser: Any, server: str, tmp_path: Path) -> None
     ]
     assert outside == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from analytics.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("e2e-demo")
+    db = open_database(folder / "demo.duckdb")
+    build_demo(db)
+    db.close()
+    proc, url = start_server(folder / "demo.duckdb", folder / "streamlit.log")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_import_a_sample_export(browser: Any, demo_server: str, tmp_path: Path) -> None:
+    sample = Path(__file__).parents[2] / "data" / "samples" / "google_forms.csv"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{demo_server}/import_responses", wait_until="domcontentloaded")
+    page.get_by_role("combobox", name="You are").click()
+    page.get_by_role("option", name=re.compile("Morgan Demo")).click()
+    page.locator("input[type=file]").set_input_files(str(sample))
+    page.get_by_text("Detected a Google Forms export.").wait_for(timeout=30_000)
+    button = page.get_by_role("button", name=re.compile(r"Import \d+ responses"))
+    button.wait_for(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "import-preview.png"), full_page=True)
+    button.click()
+    page.get_by_text(re.compile(r"Imported \d+ new responses")).wait_for(timeout=30_000)
+    # The unknown respondent in the sample waits in the queue instead of being dropped.
+    page.get_by_text("File under this partner").wait_for(timeout=30_000)
+    page.screenshot(path=str(tmp_path / "import-done.png"), full_page=True)
+    page.close()

@@ -1,0 +1,230 @@
+"""Which file column answers which instrument item, and how answer text becomes a number.
+
+Columns match items by item code ("SAT1", "sat1", "Q_SAT1", "checkin_sat1") or by the item's
+wording after normalisation (case, punctuation, curly quotes, whitespace and leading numbering
+such as "1.", "Q3 -" or "3)" ignored). A `Mapping` is what the therapist reviews and corrects,
+and what an import profile stores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics import instruments
+from analytics.errors import CaseloadError
+from analytics.importing.parsed import ParsedFile
+from analytics.instruments import Instrument
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "´": "'"})
+# "1.", "3)", "Q3 -", "Question 12:", "2a." -- a bare leading number needs a separator after it.
+_NUMBERING = re.compile(
+    r"^\s*(?:q(?:uestion)?\s*\d+[a-z]?\s*[.):\-–—]?|\d+[a-z]?\s*[.):\-–—])\s*", re.IGNORECASE
+)
+_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
+def normalise_text(text: str) -> str:
+    """Question wording reduced to lower-case words: comparable across survey tools."""
+    t = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip()
+    t = _NUMBERING.sub("", t).lower()
+    t = re.sub(r"[^\w\s]|_", " ", t)
+    return " ".join(t.split())
+
+
+def _normalise_label(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split()).lower()
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Column -> item code for one instrument; every other question column is ignored."""
+
+    instrument_code: str
+    columns: dict[str, str]
+    ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "instrument": self.instrument_code,
+                "columns": self.columns,
+                "ignored": list(self.ignored),
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Mapping:
+        try:
+            data = json.loads(text)
+            columns = {str(k): str(v) for k, v in dict(data["columns"]).items()}
+            return cls(str(data["instrument"]), columns, tuple(str(c) for c in data["ignored"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CaseloadError(
+                "The saved import profile is damaged; map the columns again."
+            ) from exc
+
+    def for_file(self, parsed: ParsedFile) -> Mapping:
+        """This mapping limited to the file's question columns (others become ignored)."""
+        present = set(parsed.question_columns)
+        columns = {c: code for c, code in self.columns.items() if c in present}
+        ignored = tuple(c for c in parsed.question_columns if c not in columns)
+        return Mapping(self.instrument_code, columns, ignored)
+
+
+def _code_match(header: str, codes: dict[str, str]) -> str | None:
+    """The single item code written as a token of the header, if any."""
+    tokens = {t for t in re.split(r"[^A-Z0-9]+", header.upper()) if t}
+    found = {codes[t] for t in tokens if t in codes}
+    return found.pop() if len(found) == 1 else None
+
+
+def _text_match(header: str, texts: dict[str, str]) -> str | None:
+    """The item whose normalised wording equals, or failing that is contained in, the header."""
+    norm = normalise_text(header)
+    if not norm:
+        return None
+    exact = [code for text, code in texts.items() if text == norm]
+    if exact:
+        return exact[0]
+    contained = sorted(
+        ((len(text), code) for text, code in texts.items() if text and text in norm), reverse=True
+    )
+    if not contained or (len(contained) > 1 and contained[0][0] == contained[1][0]):
+        return None
+    return contained[0][1]
+
+
+def auto_map(parsed: ParsedFile, instrument: Instrument | None = None) -> Mapping:
+    """Match every question column to an item; when no instrument is given, the built-in one
+    that matches the most columns is chosen."""
+    if instrument is None:
+        candidates = [auto_map(parsed, ins) for ins in instruments.builtin()]
+        return max(candidates, key=lambda m: len(m.columns))
+    codes = {item.code.upper(): item.code for item in instrument.items}
+    texts = {normalise_text(item.text): item.code for item in instrument.items}
+    columns: dict[str, str] = {}
+    ignored: list[str] = []
+    notes: list[str] = []
+    for column in parsed.question_columns:
+        code = _code_match(column, codes) or _text_match(column, texts)
+        if code is None:
+            ignored.append(column)
+        elif code in columns.values():
+            ignored.append(column)
+            notes.append(f"A second column matches item {code}; only the first one is used.")
+        else:
+            columns[column] = code
+    return Mapping(instrument.code, columns, tuple(ignored), tuple(notes))
+
+
+def check_mapping(mapping: Mapping, parsed: ParsedFile) -> Instrument:
+    """Refuse a mapping that names unknown columns or items, or maps one item twice."""
+    instrument = instruments.get(mapping.instrument_code)
+    known = {item.code for item in instrument.items}
+    present = set(parsed.question_columns)
+    if any(column not in present for column in mapping.columns):
+        raise CaseloadError("The mapping names a column that is not in this file.")
+    if any(code not in known for code in mapping.columns.values()):
+        raise CaseloadError(f"The mapping names an item that {instrument.name} does not have.")
+    seen: set[str] = set()
+    for code in mapping.columns.values():
+        if code in seen:
+            raise CaseloadError(f"Two columns are mapped to item {code}; choose one.")
+        seen.add(code)
+    return instrument
+
+
+def unmapped_items(mapping: Mapping, instrument: Instrument) -> list[str]:
+    """Item codes no column answers, in questionnaire order."""
+    mapped = set(mapping.columns.values())
+    return [item.code for item in instrument.items if item.code not in mapped]
+
+
+def mapping_problems(mapping: Mapping, instrument: Instrument) -> list[str]:
+    """Why no row of the file could be imported with this mapping (empty when it can).
+
+    Required: every safety item (a missing safety question would hide a flag), enough
+    non-safety items for the missing-data rule, and the minimum of each required construct.
+    """
+    mapped = set(mapping.columns.values())
+    problems: list[str] = []
+    safety = [i.code for i in instrument.items if i.is_safety and i.code not in mapped]
+    if safety:
+        problems.append(f"The safety questions {', '.join(safety)} are not in the file.")
+    scored = [i for i in instrument.items if not i.is_safety]
+    have = sum(1 for i in scored if i.code in mapped)
+    need = math.ceil(instrument.min_fraction_answered * len(scored) - 1e-9)
+    if have < need:
+        problems.append(
+            f"Only {have} of the {len(scored)} scored questions are in the file; "
+            f"at least {need} are needed."
+        )
+    for code in instrument.required_constructs:
+        construct = instrument.construct(code)
+        items = instrument.items_of(code)
+        if sum(1 for i in items if i.code in mapped) < construct.min_items:
+            missing = ", ".join(i.code for i in items if i.code not in mapped)
+            problems.append(f"The {construct.label} questions {missing} are not in the file.")
+    return problems
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Answer values per item code (NaN when blank or unusable) and per-item problem masks."""
+
+    values: pd.DataFrame
+    invalid: pd.DataFrame
+    out_of_range: pd.DataFrame
+
+
+def convert_answers(frame: pd.DataFrame, mapping: Mapping, instrument: Instrument) -> Answers:
+    """Turn answer text into numbers through the instrument's scale.
+
+    Labels ("Strongly agree", any case or spacing) and numbers ("5", "5.0", "5,0") are accepted.
+    Each column is factorised first, so Python only ever looks at its distinct values.
+    """
+    lookup = {
+        _normalise_label(label): instrument.scale_min + i
+        for i, label in enumerate(instrument.labels)
+    }
+    items = {item.code: item for item in instrument.items}
+    values: dict[str, np.ndarray] = {}
+    invalid: dict[str, np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
+    for column, code in mapping.columns.items():
+        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        decoded = np.full(len(uniques) + 1, np.nan)  # the extra slot is for blanks (code -1)
+        bad = np.zeros(len(uniques) + 1, dtype=bool)
+        for k, raw in enumerate(uniques):
+            decoded[k], bad[k] = _decode(str(raw), lookup)
+        number = decoded[codes]
+        item = items[code]
+        outside = ~np.isnan(number) & ((number < item.min_value) | (number > item.max_value))
+        number[outside] = np.nan
+        values[code], invalid[code], out[code] = number, bad[codes], outside
+    index = frame.index
+    return Answers(
+        pd.DataFrame(values, index=index, dtype="float64"),
+        pd.DataFrame(invalid, index=index, dtype="bool"),
+        pd.DataFrame(out, index=index, dtype="bool"),
+    )
+
+
+def _decode(raw: str, lookup: dict[str, float]) -> tuple[float, bool]:
+    """(value, is_invalid) of one distinct answer text; blank is (NaN, False)."""
+    text = raw.strip()
+    if not text:
+        return math.nan, False
+    if _NUMBER.match(text):
+        return float(text.replace(",", ".")), False
+    label = lookup.get(_normalise_label(text))
+    return (math.nan, True) if label is None else (label, False)

@@ -1,0 +1,247 @@
+"""The import workflow used by both the Import page and `python -m analytics import`:
+read -> map -> check (`prepare`, writes nothing) -> store (`commit_import`, one transaction).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analytics import instruments
+from analytics.db import Database
+from analytics.errors import CaseloadError
+from analytics.importing import commit, profiles
+from analytics.importing.mapping import Mapping, auto_map, mapping_problems, unmapped_items
+from analytics.importing.parsed import ROW, ParsedFile, RowIssue
+from analytics.importing.unmatched import (
+    assign,
+    assignable_partners,
+    discard,
+    list_pending,
+    partner_choices,
+    pending_choices,
+)
+from analytics.importing.validate import Validation, validate
+from analytics.instruments import Instrument
+from analytics.therapists import Actor
+
+__all__ = [
+    "ImportPreview",
+    "ImportResult",
+    "assign",
+    "assignable_partners",
+    "commit_import",
+    "discard",
+    "item_labels",
+    "list_pending",
+    "max_upload_bytes",
+    "partner_choices",
+    "pending_choices",
+    "prepare",
+    "read",
+    "review",
+    "suggest_mapping",
+]
+
+MAX_MB_ENV = "CASELOAD_MAX_UPLOAD_MB"
+DEFAULT_MAX_MB = 20.0
+
+
+def max_upload_bytes() -> int:
+    """The largest file accepted: $CASELOAD_MAX_UPLOAD_MB megabytes (default 20)."""
+    text = os.environ.get(MAX_MB_ENV, "").strip()
+    try:
+        mb = float(text) if text else DEFAULT_MAX_MB
+    except ValueError:
+        mb = -1.0
+    if not mb > 0:
+        raise CaseloadError(f"{MAX_MB_ENV} must be a positive number of megabytes.")
+    return int(mb * 1024 * 1024)
+
+
+@dataclass
+class ImportPreview:
+    """What an import would do. Nothing has been written yet."""
+
+    parsed: ParsedFile
+    mapping: Mapping
+    instrument: Instrument
+    profile_id: int | None
+    profile_name: str | None
+    problems: list[str]  # file-level reasons that block the whole import
+    unmapped: list[str]  # item codes no column answers (informational)
+    validation: Validation | None  # None when `problems` block the import
+
+    @property
+    def accepted(self) -> int:
+        return 0 if self.validation is None else len(self.validation.matched)
+
+    @property
+    def unmatched(self) -> int:
+        return 0 if self.validation is None else len(self.validation.unmatched)
+
+    @property
+    def duplicates(self) -> int:
+        return 0 if self.validation is None else self.validation.duplicates
+
+    @property
+    def rejected(self) -> list[RowIssue]:
+        return list(self.parsed.skipped) if self.validation is None else self.validation.rejected
+
+    @property
+    def errors(self) -> list[RowIssue | str]:
+        """File-level problems first, then every rejected row."""
+        return [*self.problems, *self.rejected]
+
+    @property
+    def importable(self) -> bool:
+        """True when committing would store something or finds everything already stored."""
+        return not self.problems and (self.accepted + self.unmatched + self.duplicates) > 0
+
+    def accepted_table(self) -> pd.DataFrame:
+        """Accepted rows for display (no answers): row, case, partner, completed, answered."""
+        if self.validation is None:
+            return pd.DataFrame(columns=["row", "case", "partner", "completed", "answered"])
+        m = self.validation.matched
+        return pd.DataFrame(
+            {
+                "row": m[ROW],
+                "case": m["case_code"],
+                "partner": m["label"],
+                "completed": m["completed_at"],
+                "answered": m["answered"],
+            }
+        )
+
+    def rejected_table(self) -> pd.DataFrame:
+        """Row number and reason of every row that will not be imported."""
+        rows: list[dict[str, object]] = [{"row": None, "reason": p} for p in self.problems]
+        rows += [{"row": r.row, "reason": r.reason} for r in self.rejected]
+        return pd.DataFrame(rows, columns=["row", "reason"]).astype({"row": "Int64"})
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    batch_id: int
+    source: str
+    accepted: int
+    rejected: int
+    duplicates: int
+    unmatched: int
+    profile_id: int | None
+    couples: list[tuple[int, str]] = field(default_factory=list)  # (couple id, case code)
+
+
+def suggest_mapping(
+    db: Database, parsed: ParsedFile, *, profile: str | None = None
+) -> tuple[Mapping, int | None, str | None]:
+    """The mapping to start from: a named profile, else the profile saved for these headers,
+    else automatic matching. Returns (mapping, profile id, profile name)."""
+    saved = (
+        profiles.get_by_name(db, profile)
+        if profile
+        else profiles.find_by_signature(db, parsed.header_signature)
+    )
+    if saved is not None:
+        return saved.mapping.for_file(parsed), saved.id, saved.name
+    return auto_map(parsed), None, None
+
+
+def item_labels(instrument_code: str) -> dict[str, str]:
+    """Item code -> "CODE · wording", for choosing the item a column answers."""
+    return {i.code: f"{i.code} · {i.text}" for i in instruments.get(instrument_code).items}
+
+
+def review(
+    db: Database,
+    actor: Actor,
+    parsed: ParsedFile,
+    *,
+    profile: str | None = None,
+    mapping: Mapping | None = None,
+) -> ImportPreview:
+    """Map (an explicit mapping, a named profile, the profile saved for these headers, or
+    automatically) and check every row of an already-read file. Writes nothing."""
+    chosen, profile_id, profile_name = suggest_mapping(db, parsed, profile=profile)
+    if mapping is not None and mapping != chosen:
+        chosen, profile_id, profile_name = mapping, None, None
+    instrument = instruments.get(chosen.instrument_code)
+    problems = mapping_problems(chosen, instrument)
+    if not problems and len(parsed.frame) == 0:
+        problems = ["The file has no responses in it."]
+    checked = None if problems else validate(db, actor, parsed, chosen)
+    return ImportPreview(
+        parsed,
+        chosen,
+        instrument,
+        profile_id,
+        profile_name,
+        problems,
+        unmapped_items(chosen, instrument),
+        checked,
+    )
+
+
+def read(file_name: str, data: bytes, *, max_bytes: int | None = None) -> ParsedFile:
+    """Detect the survey tool and read the export (size-checked first)."""
+    from analytics.importing.readers import read_export
+
+    limit = max_upload_bytes() if max_bytes is None else max_bytes
+    if len(data) > limit:
+        raise CaseloadError(
+            f"The file is larger than {limit / 1024 / 1024:g} MB.",
+            hint=f"Export a shorter period, or raise {MAX_MB_ENV}.",
+        )
+    parsed: ParsedFile = read_export(file_name, data, max_bytes=limit)
+    return parsed
+
+
+def prepare(
+    db: Database,
+    actor: Actor,
+    file_name: str,
+    data: bytes,
+    *,
+    profile: str | None = None,
+    mapping: Mapping | None = None,
+    max_bytes: int | None = None,
+) -> ImportPreview:
+    """Read, map and check an uploaded export. Writes nothing."""
+    parsed = read(file_name, data, max_bytes=max_bytes)
+    return review(db, actor, parsed, profile=profile, mapping=mapping)
+
+
+def commit_import(
+    db: Database,
+    actor: Actor,
+    preview: ImportPreview,
+    *,
+    save_profile_as: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> ImportResult:
+    """Store a previewed import in one transaction; rows stored meanwhile count as duplicates."""
+    if not preview.importable or preview.validation is None:
+        raise CaseloadError("Nothing in this file can be imported; see the reasons listed.")
+    done = commit.commit(
+        db,
+        actor,
+        preview.parsed,
+        preview.validation,
+        mapping=preview.mapping,
+        profile_id=preview.profile_id,
+        save_profile_as=save_profile_as,
+        progress=progress,
+    )
+    return ImportResult(
+        done.batch_id,
+        preview.parsed.source,
+        done.accepted,
+        done.rejected,
+        done.duplicates,
+        done.unmatched,
+        done.profile_id,
+        done.couples,
+    )

@@ -1,0 +1,176 @@
+"""The unmatched queue: imported rows whose respondent matched no partner of the importer's
+caseload. The therapist files each one under a partner (same rules as an import) or discards it.
+
+A therapist sees the rows of the imports they ran; a supervisor sees every pending row.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from analytics import audit
+from analytics.couples import access_params
+from analytics.db import Database
+from analytics.errors import CaseloadError
+from analytics.importing.profiles import actor_ref
+from analytics.importing.validate import answer_reasons
+from analytics.instruments import get as get_instrument
+from analytics.responses import natural_key
+from analytics.therapists import Actor
+
+NOT_QUEUED = "That response is not waiting in your unmatched queue."
+
+
+def list_pending(db: Database, actor: Actor) -> pd.DataFrame:
+    """Pending rows the actor may resolve: where they came from, who, when, how many answers."""
+    return db.query_df(
+        "SELECT u.id, b.file_name, u.row_number, u.respondent, u.completed_at,"
+        " len(json_keys(u.answers)) AS answers, b.imported_at"
+        " FROM unmatched_responses u JOIN import_batches b ON b.id = u.batch_id"
+        " WHERE u.status = 'pending' AND (? OR b.imported_by = ?)"
+        " ORDER BY u.completed_at, u.id",
+        [actor.is_supervisor, actor.id],
+    )
+
+
+def assignable_partners(db: Database, actor: Actor) -> pd.DataFrame:
+    """Partners of the actor's open couples: partner_id, case_code, label, display_name."""
+    return db.query_df(
+        "SELECT p.id AS partner_id, c.case_code, p.label, p.display_name"
+        " FROM partners p JOIN couples c ON c.id = p.couple_id"
+        " WHERE (? OR c.therapist_id = ?) AND c.status <> 'closed' ORDER BY c.case_code, p.label",
+        access_params(actor),
+    )
+
+
+def pending_choices(pending: pd.DataFrame) -> dict[int, str]:
+    """Queue row id -> a short label (no file content) for choosing a row."""
+    return {
+        int(i): f"#{i} · row {n}" for i, n in zip(pending["id"], pending["row_number"], strict=True)
+    }
+
+
+def partner_choices(db: Database, actor: Actor) -> dict[int, str]:
+    """Partner id -> "CASE · partner A" for every partner the actor may file a row under."""
+    people = assignable_partners(db, actor)
+    return {
+        int(i): f"{case} · partner {label}"
+        for i, case, label in zip(
+            people["partner_id"], people["case_code"], people["label"], strict=True
+        )
+    }
+
+
+def _pending(db: Database, actor: Actor, unmatched_id: int) -> tuple[int, str, object, str]:
+    rows = db.query_rows(
+        "SELECT u.batch_id, s.code, u.completed_at, u.answers"
+        " FROM unmatched_responses u JOIN import_batches b ON b.id = u.batch_id"
+        " JOIN instruments s ON s.id = u.instrument_id"
+        " WHERE u.id = ? AND u.status = 'pending' AND (? OR b.imported_by = ?)",
+        [unmatched_id, actor.is_supervisor, actor.id],
+    )
+    if not rows:
+        raise CaseloadError(NOT_QUEUED)
+    batch_id, code, completed_at, answers = rows[0]
+    return int(batch_id), str(code), completed_at, str(answers)
+
+
+def _belongs_to_another(db: Database, unmatched_id: int, partner_id: int) -> bool:
+    """Whether the row's email or client code is on file for a partner other than this one
+    (the row was unmatched only because that client is outside the importer's caseload)."""
+    found = db.query_value(
+        "SELECT count(*) FROM unmatched_responses u,"
+        " unnest(string_split(coalesce(u.respondent, ''), ' / ')) AS t(token)"
+        " JOIN partners p ON p.email = lower(t.token) OR upper(p.client_code) = upper(t.token)"
+        " WHERE u.id = ? AND p.id <> ?",
+        [unmatched_id, partner_id],
+    )
+    return bool(found)
+
+
+def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> int:
+    """File a pending row under a partner of the actor's caseload; returns the new response id."""
+    batch_id, code, completed_at, answers_json = _pending(db, actor, unmatched_id)
+    couple = db.query_value(
+        "SELECT c.id FROM partners p JOIN couples c ON c.id = p.couple_id"
+        " WHERE p.id = ? AND (? OR c.therapist_id = ?)",
+        [partner_id, *access_params(actor)],
+    )
+    if couple is None:
+        raise CaseloadError("That partner is not in your caseload.")
+    if _belongs_to_another(db, unmatched_id, partner_id):
+        raise CaseloadError(
+            "The email address or client code of this response belongs to a different client;"
+            " it cannot be filed under this partner."
+        )
+    instrument = get_instrument(code)
+    known = [i.code for i in instrument.items]
+    stored = {k: v for k, v in json.loads(answers_json).items() if k in known}
+    values = pd.DataFrame([stored], columns=[c for c in known if c in stored], dtype="float64")
+    reason = str(answer_reasons(values, instrument).iloc[0])
+    if reason:
+        raise CaseloadError(f"This response cannot be filed: {reason}")
+    key = natural_key(partner_id, code, pd.Timestamp(str(completed_at)).to_pydatetime())
+    with db.transaction() as cur:
+        still = cur.execute(
+            "SELECT 1 FROM unmatched_responses WHERE id = ? AND status = 'pending'", [unmatched_id]
+        ).fetchone()
+        if not still:
+            raise CaseloadError(NOT_QUEUED)
+        if cur.execute("SELECT 1 FROM responses WHERE natural_key = ?", [key]).fetchone():
+            raise CaseloadError(
+                "That partner already has a response completed at the same time;"
+                " nothing was changed."
+            )
+        row = cur.execute(
+            "INSERT INTO responses (partner_id, instrument_id, completed_at, batch_id, natural_key)"
+            " SELECT ?, id, ?, ?, ? FROM instruments WHERE code = ? RETURNING id, instrument_id",
+            [partner_id, completed_at, batch_id, key, code],
+        ).fetchone()
+        assert row is not None
+        response_id, instrument_id = int(row[0]), int(row[1])
+        long = values.melt(var_name="item_code", value_name="value").dropna()
+        cur.register("assign_answers", long)
+        cur.execute(
+            "INSERT INTO answers (response_id, item_id, value) SELECT ?, i.id, a.value"
+            " FROM assign_answers a JOIN items i ON i.instrument_id = ? AND i.code = a.item_code",
+            [response_id, instrument_id],
+        )
+        cur.unregister("assign_answers")
+        cur.execute(
+            "UPDATE unmatched_responses SET status = 'assigned', partner_id = ?, resolved_by = ?,"
+            " resolved_at = current_timestamp WHERE id = ?",
+            [partner_id, actor_ref(actor), unmatched_id],
+        )
+        audit.record(
+            cur,
+            actor_id=actor_ref(actor),
+            action="assign",
+            entity="unmatched_response",
+            entity_id=unmatched_id,
+            couple_id=int(couple),
+            detail={"response_id": response_id},
+        )
+    return response_id
+
+
+def discard(db: Database, actor: Actor, unmatched_id: int) -> None:
+    """Drop a pending row from the queue (kept, marked discarded, for the record)."""
+    _pending(db, actor, unmatched_id)
+    with db.transaction() as cur:
+        changed = cur.execute(
+            "UPDATE unmatched_responses SET status = 'discarded', resolved_by = ?,"
+            " resolved_at = current_timestamp WHERE id = ? AND status = 'pending'",
+            [actor_ref(actor), unmatched_id],
+        ).fetchone()
+        if not changed or not changed[0]:
+            raise CaseloadError(NOT_QUEUED)
+        audit.record(
+            cur,
+            actor_id=actor_ref(actor),
+            action="discard",
+            entity="unmatched_response",
+            entity_id=unmatched_id,
+        )

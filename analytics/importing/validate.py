@@ -1,0 +1,265 @@
+"""Check every row of a parsed file before anything is written, over whole columns at once.
+
+A row ends up in exactly one of four groups: accepted (a new response for a known partner),
+duplicate (already stored, already waiting in the unmatched queue, or repeated in the file),
+unmatched (no partner of the actor's caseload matches; it waits for the therapist), or rejected
+(with a reason in plain words that never quotes the row's content).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics import instruments
+from analytics.db import Database
+from analytics.importing.mapping import Mapping, check_mapping, convert_answers
+from analytics.importing.parsed import (
+    CLIENT_CODE,
+    COMPLETED,
+    COMPLETED_RAW,
+    EMAIL,
+    RESPONSE_ID,
+    ROW,
+    ParsedFile,
+    RowIssue,
+)
+from analytics.instruments import Instrument
+from analytics.responses import natural_keys
+from analytics.therapists import Actor
+
+CONFLICT = "The email address and the client code belong to different clients."
+NO_DATE = "The completion date is missing."
+BAD_DATE = "The completion date is not a date that can be read."
+FUTURE = "The completion date is in the future."
+
+
+@dataclass
+class Validation:
+    """The outcome of checking one file; `matched` and `unmatched` carry one float column per
+    mapped item code, named by the code."""
+
+    instrument: Instrument
+    item_codes: list[str]
+    matched: pd.DataFrame  # _row, partner_id, couple_id, case_code, label, completed_at,
+    #                        natural_key, source_response_id, answered, <items>
+    unmatched: pd.DataFrame  # _row, respondent, completed_at, <items>
+    rejected: list[RowIssue]
+    duplicates: int
+    rows_total: int
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="str")
+    values = frame[column].astype("str").str.strip()
+    return values.mask(values == "")
+
+
+def _partners(db: Database, actor: Actor) -> pd.DataFrame:
+    return db.query_df(
+        "SELECT p.id AS partner_id, p.couple_id, c.case_code, p.label, lower(p.email) AS email,"
+        " upper(p.client_code) AS client_code, (? OR c.therapist_id = ?) AS visible"
+        " FROM partners p JOIN couples c ON c.id = p.couple_id",
+        [actor.is_supervisor, actor.id],
+    )
+
+
+def _completed(frame: pd.DataFrame) -> pd.Series:
+    if COMPLETED not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+    stamps = pd.to_datetime(frame[COMPLETED], errors="coerce")
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps
+
+
+class _Reasons:
+    """Per-row reason text, built column by column (no per-row Python)."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.text = pd.Series("", index=index, dtype="str")
+
+    def add(self, mask: pd.Series | np.ndarray, message: str | pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.text = self.text.where(~mask, self.text + message + " ")
+
+    def add_items(self, problems: pd.DataFrame, what: str) -> None:
+        """One reason listing the item codes (never the answers) that have this problem."""
+        listed = pd.Series("", index=problems.index, dtype="str")
+        for code in problems.columns[problems.any(axis=0).to_numpy()]:
+            listed = listed.where(~problems[code], listed + code + " ")
+        hit = listed != ""
+        joined = listed.str.strip().str.replace(" ", ", ", regex=False)
+        self.add(hit, f"{what} (" + joined + ").")
+
+    @property
+    def rejected(self) -> pd.Series:
+        return self.text != ""
+
+
+def _count_reasons(reasons: _Reasons, values: pd.DataFrame, instrument: Instrument) -> None:
+    scored = [i.code for i in instrument.items if not i.is_safety]
+    answered = values.reindex(columns=scored).notna().sum(axis=1)
+    need = math.ceil(instrument.min_fraction_answered * len(scored) - 1e-9)
+    few = answered < need
+    if few.any():  # the per-row text is only built when some row needs it
+        counted = answered.astype("str")
+        reasons.add(
+            few,
+            "Too few questions answered (" + counted + f" of {len(scored)};"
+            f" at least {need} are needed).",
+        )
+    for code in instrument.required_constructs:
+        construct = instrument.construct(code)
+        items = [i.code for i in instrument.items_of(code)]
+        have = values.reindex(columns=items).notna().sum(axis=1)
+        reasons.add(
+            have < construct.min_items,
+            f"Too few {construct.label} questions answered (at least {construct.min_items}).",
+        )
+
+
+def answer_reasons(values: pd.DataFrame, instrument: Instrument) -> pd.Series:
+    """Reasons (empty string when fine) from stored numeric answers, for the unmatched queue."""
+    reasons = _Reasons(values.index)
+    limits = {i.code: (i.min_value, i.max_value) for i in instrument.items}
+    outside = pd.DataFrame(
+        {c: (values[c] < limits[c][0]) | (values[c] > limits[c][1]) for c in values.columns},
+        index=values.index,
+    )
+    if len(outside.columns):
+        reasons.add_items(outside, "Answers outside the scale")
+    _count_reasons(reasons, values.where(~outside) if len(outside.columns) else values, instrument)
+    return reasons.text.str.strip()
+
+
+def _existing_keys(db: Database, keys: pd.Series) -> pd.Series:
+    """Which natural keys are already stored as responses."""
+    if keys.empty:
+        return pd.Series(False, index=keys.index)
+    with db.cursor() as cur:
+        cur.register("import_keys", pd.DataFrame({"natural_key": keys.to_numpy()}))
+        found = cur.execute(
+            "SELECT natural_key FROM responses"
+            " WHERE natural_key IN (SELECT natural_key FROM import_keys)"
+        ).df()
+    return keys.isin(found["natural_key"])
+
+
+def _queued(db: Database, instrument_id: int, rows: pd.DataFrame) -> pd.Series:
+    """Which unmatched rows are already in the queue (pending, assigned or discarded)."""
+    if rows.empty:
+        return pd.Series(False, index=rows.index)
+    keys = pd.DataFrame(
+        {
+            "i": np.arange(len(rows)),
+            "respondent": rows["respondent"].to_numpy(),
+            "completed_at": rows["completed_at"].to_numpy(),
+        }
+    )
+    with db.cursor() as cur:
+        cur.register("import_unmatched", keys)
+        found = cur.execute(
+            "SELECT k.i FROM import_unmatched k WHERE EXISTS (SELECT 1 FROM unmatched_responses u"
+            " WHERE u.instrument_id = ? AND u.completed_at = k.completed_at"
+            " AND u.respondent IS NOT DISTINCT FROM k.respondent)",
+            [instrument_id],
+        ).df()
+    hit = np.zeros(len(rows), dtype=bool)
+    hit[found["i"].to_numpy(dtype=int)] = True
+    return pd.Series(hit, index=rows.index)
+
+
+def validate(
+    db: Database,
+    actor: Actor,
+    parsed: ParsedFile,
+    mapping: Mapping,
+    *,
+    now: dt.datetime | None = None,
+) -> Validation:
+    """Check every row; nothing is written."""
+    instrument = check_mapping(mapping, parsed)
+    frame = parsed.frame
+    answers = convert_answers(frame, mapping, instrument)
+    item_codes = [i.code for i in instrument.items if i.code in answers.values.columns]
+    values = answers.values[item_codes]
+    reasons = _Reasons(frame.index)
+
+    # Who answered: email and client code must not point at two different partners.
+    people = _partners(db, actor)
+    email, code = _text(frame, EMAIL).str.lower(), _text(frame, CLIENT_CODE).str.upper()
+    by_email = email.map(dict(zip(people["email"], people["partner_id"], strict=True)))
+    by_code = code.map(dict(zip(people["client_code"], people["partner_id"], strict=True)))
+    reasons.add(by_email.notna() & by_code.notna() & (by_email != by_code), CONFLICT)
+    partner = by_email.fillna(by_code)
+    one_unknown = (email.notna() & by_email.isna()) | (code.notna() & by_code.isna())
+    visible = partner.map(dict(zip(people["partner_id"], people["visible"], strict=True)))
+    known = partner.notna() & ~one_unknown & visible.fillna(False).astype(bool)
+
+    completed = _completed(frame)
+    now_utc = pd.Timestamp(now or dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    raw_blank = _text(frame, COMPLETED_RAW).isna()
+    reasons.add(completed.isna() & raw_blank, NO_DATE)
+    reasons.add(completed.isna() & ~raw_blank, BAD_DATE)
+    reasons.add(completed > now_utc, FUTURE)
+    reasons.add_items(answers.invalid, "Answers that are not on the scale")
+    reasons.add_items(answers.out_of_range, "Answers outside the scale")
+    _count_reasons(reasons, values, instrument)
+
+    ok = ~reasons.rejected
+    rows = frame[ROW].astype("int64")
+    rejected = [
+        RowIssue(int(r), t) for r, t in zip(rows[~ok], reasons.text[~ok].str.strip(), strict=True)
+    ]
+    rejected += list(parsed.skipped)
+    rejected.sort(key=lambda issue: issue.row)
+
+    take = ok & known
+    lookup = people.set_index("partner_id")
+    partner_ids = partner[take].astype("int64")
+    matched = pd.DataFrame(
+        {
+            ROW: rows[take],
+            "partner_id": partner_ids,
+            "couple_id": partner_ids.map(lookup["couple_id"]).astype("int64"),
+            "case_code": partner_ids.map(lookup["case_code"]),
+            "label": partner_ids.map(lookup["label"]),
+            "completed_at": completed[take],
+            "natural_key": natural_keys(partner_ids, instrument.code, completed[take]),
+            "source_response_id": _text(frame, RESPONSE_ID)[take],
+            "answered": values[take].notna().sum(axis=1),
+        }
+    )
+    matched = pd.concat([matched, values[take]], axis=1)
+    dup = matched["natural_key"].duplicated() | _existing_keys(db, matched["natural_key"])
+
+    waiting = ok & ~known
+    respondent = email.fillna("").str.cat(code.fillna(""), sep=" / ").str.strip(" /")
+    unmatched = pd.DataFrame(
+        {
+            ROW: rows[waiting],
+            "respondent": respondent[waiting].mask(respondent[waiting] == ""),
+            "completed_at": completed[waiting],
+        }
+    )
+    unmatched = pd.concat([unmatched, values[waiting]], axis=1)
+    key = unmatched[["respondent", "completed_at"]]
+    queued = key.duplicated() | _queued(
+        db, instruments.instrument_id(db, instrument.code), unmatched
+    )
+    return Validation(
+        instrument=instrument,
+        item_codes=item_codes,
+        matched=matched[~dup].reset_index(drop=True),
+        unmatched=unmatched[~queued].reset_index(drop=True),
+        rejected=rejected,
+        duplicates=int(dup.sum() + queued.sum()),
+        rows_total=len(frame) + len(parsed.skipped),
+    )

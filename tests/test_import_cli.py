@@ -1,0 +1,221 @@
+"""`python -m analytics import`: exit codes, --json shape, --dry-run, re-import, --as, --profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analytics import instruments
+from analytics.cli import main
+from analytics.couples import PartnerInput, add_couple
+from analytics.db import Database
+from analytics.importing import service
+from analytics.importing.mapping import Mapping
+from analytics.therapists import Actor, add_therapist
+
+CODES = [item.code for item in instruments.default().items]
+KEYS = {"source", "accepted", "rejected", "duplicates", "unmatched", "batch_id", "errors"}
+TABLES = ("import_batches", "responses", "answers", "unmatched_responses", "audit_log")
+
+
+def write_csv(
+    path: Path, rows: list[tuple[str, str]], *, columns: list[str] | None = None, value: str = "4"
+) -> Path:
+    """A plain wide export: Email, Completed, one column per item."""
+    heads = columns or CODES
+    lines = [",".join(["Email", "Completed", *heads])]
+    for email, when in rows:
+        cells = ["0" if c.startswith("SAF") else value for c in CODES][: len(heads)]
+        lines.append(",".join([email, when, *cells]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def counts(db: Database) -> dict[str, int]:
+    return {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in TABLES}
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    parsed = json.loads(out) if "--json" in argv and out.strip() else out
+    return code, parsed, err
+
+
+@pytest.fixture
+def couple(db: Database, therapist: Actor) -> int:
+    return add_couple(
+        db,
+        therapist,
+        "D-001",
+        PartnerInput("Ann", "d001.a@example.org"),
+        PartnerInput("Bo", "d001.b@example.org"),
+    )
+
+
+@pytest.fixture
+def export(tmp_path: Path, couple: int) -> Path:
+    return write_csv(
+        tmp_path / "weekly.csv",
+        [
+            ("d001.a@example.org", "2026-01-05 18:00"),
+            ("d001.b@example.org", "2026-01-05 19:00"),
+            ("someone@example.org", "2026-01-05 20:00"),
+        ],
+    )
+
+
+def test_import_json_then_reimport_adds_nothing(
+    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, export: Path
+) -> None:
+    code, out, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--json")
+    assert code == 0 and set(out) == KEYS
+    assert (out["source"], out["accepted"], out["unmatched"], out["rejected"]) == (
+        "generic_wide",
+        2,
+        1,
+        0,
+    )
+    assert isinstance(out["batch_id"], int) and out["errors"] == []
+    before = counts(db)
+    assert before["answers"] == 2 * len(CODES)
+
+    code, again, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--json")
+    assert code == 0
+    assert (again["accepted"], again["duplicates"], again["unmatched"]) == (0, 3, 0)
+    after = counts(db)
+    for table in ("responses", "answers", "unmatched_responses"):
+        assert after[table] == before[table]
+
+
+def test_dry_run_writes_nothing(
+    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, export: Path
+) -> None:
+    before = counts(db)
+    code, out, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--dry-run", "--json")
+    assert code == 0 and out["accepted"] == 2 and out["batch_id"] is None
+    assert counts(db) == before
+    code, text, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--dry-run")
+    assert code == 0 and "Dry run" in text and "Accepted:   2" in text
+
+
+def test_rejected_rows_are_listed_and_good_rows_imported(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path, couple: int
+) -> None:
+    path = write_csv(
+        tmp_path / "mixed.csv",
+        [
+            ("d001.a@example.org", "2026-01-05 18:00"),
+            ("d001.b@example.org", "2099-01-01 10:00"),
+            ("d001.b@example.org", "not a date"),
+        ],
+    )
+    code, out, _ = cli(capsys, "import", str(path), "--db", str(db_path), "--json")
+    assert code == 0 and out["accepted"] == 1 and out["rejected"] == 2
+    assert out["errors"] == [
+        {"row": 3, "reason": "The completion date is in the future."},
+        {"row": 4, "reason": "The completion date is not a date that can be read."},
+    ]
+
+
+def test_file_rejected_exits_1_with_reasons(
+    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, tmp_path: Path, couple: int
+) -> None:
+    no_safety = write_csv(
+        tmp_path / "short.csv", [("d001.a@example.org", "2026-01-05 18:00")], columns=CODES[:-4]
+    )
+    code, out, _ = cli(capsys, "import", str(no_safety), "--db", str(db_path), "--json")
+    assert code == 1 and set(out) == KEYS and out["batch_id"] is None
+    assert out["errors"][0]["row"] is None and "SAF1" in out["errors"][0]["reason"]
+
+    future = write_csv(tmp_path / "future.csv", [("d001.a@example.org", "2099-01-05 18:00")])
+    code, out, _ = cli(capsys, "import", str(future), "--db", str(db_path), "--json")
+    assert code == 1 and out["rejected"] == 1
+
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x00\x01\x02 binary \xff\xfe\x00" * 50)
+    code, out, _ = cli(capsys, "import", str(junk), "--db", str(db_path), "--json")
+    assert code == 1 and out["errors"][0]["row"] is None
+    code, text, _ = cli(capsys, "import", str(no_safety), "--db", str(db_path))
+    assert code == 1 and "SAF1" in text
+    assert counts(db)["responses"] == 0
+
+
+def test_size_limit_comes_from_the_environment(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    export: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CASELOAD_MAX_UPLOAD_MB", "0.0001")
+    code, out, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--json")
+    assert code == 1 and "larger than" in out["errors"][0]["reason"]
+    monkeypatch.setenv("CASELOAD_MAX_UPLOAD_MB", "lots")
+    code, out, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--json")
+    assert code == 1 and "CASELOAD_MAX_UPLOAD_MB" in out["errors"][0]["reason"]
+
+
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], db_path: Path, export: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["import", "--db", str(db_path)])
+    assert exc.value.code == 2
+    code, _, err = cli(capsys, "import", str(tmp_path / "missing.csv"), "--db", str(db_path))
+    assert code == 2 and "no file" in err
+    code, _, err = cli(capsys, "import", str(export), "--db", str(db_path), "--as", "Nobody")
+    assert code == 2 and "no therapist" in err
+    code, _, err = cli(capsys, "import", str(export), "--db", str(db_path), "--profile", "Nope")
+    assert code == 2 and "no import profile" in err
+
+
+def test_as_therapist_sees_only_their_caseload(
+    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, export: Path
+) -> None:
+    add_therapist(db, "Other Therapist")
+    code, out, _ = cli(
+        capsys, "import", str(export), "--db", str(db_path), "--json", "--as", "other therapist"
+    )
+    assert code == 0 and (out["accepted"], out["unmatched"]) == (0, 3)
+    code, out, _ = cli(
+        capsys, "import", str(export), "--db", str(db_path), "--json", "--as", "Test Therapist"
+    )
+    # The stranger's row already waits in the other therapist's queue.
+    assert code == 0 and (out["accepted"], out["unmatched"], out["duplicates"]) == (2, 0, 1)
+
+
+def test_named_profile_maps_opaque_headers(
+    capsys: pytest.CaptureFixture[str],
+    db: Database,
+    db_path: Path,
+    tmp_path: Path,
+    therapist: Actor,
+    couple: int,
+) -> None:
+    opaque = [f"Q{i:02d}x" for i in range(len(CODES))]
+    path = write_csv(
+        tmp_path / "opaque.csv", [("d001.a@example.org", "2026-01-05 18:00")], columns=opaque
+    )
+    code, out, _ = cli(capsys, "import", str(path), "--db", str(db_path), "--json")
+    assert code == 1  # nothing maps automatically
+    preview = service.prepare(
+        db,
+        therapist,
+        path.name,
+        path.read_bytes(),
+        mapping=Mapping("checkin", dict(zip(opaque, CODES, strict=True))),
+    )
+    service.commit_import(db, therapist, preview, save_profile_as="Opaque form")
+
+    later = write_csv(
+        tmp_path / "later.csv", [("d001.b@example.org", "2026-01-12 18:00")], columns=opaque
+    )
+    code, out, _ = cli(capsys, "import", str(later), "--db", str(db_path), "--json")
+    assert code == 0 and out["accepted"] == 1  # found by header signature
+    code, out, _ = cli(
+        capsys, "import", str(later), "--db", str(db_path), "--json", "--profile", "opaque form"
+    )
+    assert code == 0 and out["duplicates"] == 1

@@ -1,0 +1,175 @@
+"""AppTest of the Import page through app.py: upload -> review -> confirm, profile saving,
+the unmatched queue, and file text never rendered as markdown.
+
+AppTest in Streamlit 1.67 drives st.file_uploader directly (`at.file_uploader[0].upload(...)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button
+
+from analytics import instruments
+from analytics.couples import PartnerInput, add_couple
+from analytics.db import Database
+from analytics.storage import ENV_VAR
+from analytics.therapists import Actor
+
+ROOT = Path(__file__).parents[1]
+PAGE = "pages/import_responses.py"
+CODES = [item.code for item in instruments.default().items]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(ENV_VAR, str(db_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def couple(db: Database, therapist: Actor) -> int:
+    return add_couple(
+        db,
+        therapist,
+        "D-001",
+        PartnerInput("Ann", "d001.a@example.org"),
+        PartnerInput("Bo", "d001.b@example.org"),
+    )
+
+
+def export(
+    rows: list[tuple[str, str]], columns: list[str] | None = None, extra: str | None = None
+) -> bytes:
+    heads = columns or CODES
+    lines = [",".join(["Email", "Completed", *heads, *([extra] if extra else [])])]
+    for email, when in rows:
+        cells = ["0" if c.startswith("SAF") else "Agree" for c in CODES]
+        lines.append(",".join([email, when, *cells, *(["x"] if extra else [])]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def page(actor: Actor) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["actor_id"] = actor.id
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader[0].upload(name, data, "text/csv").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at: AppTest, starts: str) -> Button:
+    found = [b for b in at.button if b.label.startswith(starts)]
+    assert found, [b.label for b in at.button]
+    return found[0]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_upload_review_confirm(db: Database, therapist: Actor, couple: int) -> None:
+    at = page(therapist)
+    data = export(
+        [
+            ("d001.a@example.org", "2026-01-05 18:00"),
+            ("d001.b@example.org", "2099-01-05 18:00"),
+            ("stranger@example.org", "2026-01-05 19:00"),
+        ]
+    )
+    upload(at, "weekly.csv", data)
+    assert any("Plain CSV (one row per response) export, 3 responses" in t.value for t in at.text)
+    assert metrics(at) == {
+        "New responses": "1",
+        "Rejected rows": "1",
+        "Already stored": "0",
+        "Unmatched": "1",
+    }
+    accepted, rejected = at.dataframe[0].value, at.dataframe[1].value
+    assert list(accepted["case"]) == ["D-001"]
+    assert rejected.to_dict("records") == [
+        {"row": 3, "reason": "The completion date is in the future."}
+    ]
+    assert db.query_value("SELECT count(*) FROM responses") == 0  # nothing before confirming
+
+    button(at, "Import 2").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert db.query_value("SELECT count(*) FROM responses") == 1
+    assert db.query_value("SELECT count(*) FROM answers") == len(CODES)
+    assert any("Imported 1 new responses" in s.value for s in at.success)
+    assert any(b.label == "Open D-001" for b in at.button)
+
+    # The unmatched queue: file the stranger's response under partner B.
+    assert at.dataframe[0].value["respondent"].tolist() == ["stranger@example.org"]
+    partners = at.selectbox[-1]
+    b_id = next(o for o in partners.options if "partner B" in o)
+    partners.select(b_id)
+    at.run()
+    button(at, "File under").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert db.query_value("SELECT count(*) FROM responses") == 2
+    assert db.query_value("SELECT status FROM unmatched_responses") == "assigned"
+    assert any("filed" in s.value for s in at.success)
+    assert any("No imported response is waiting" in c.value for c in at.caption)
+
+
+def test_mapping_is_corrected_and_saved_as_profile(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    opaque = [f"Field {i}" for i in range(1, len(CODES) + 1)]
+    data = export([("d001.a@example.org", "2026-01-05 18:00")], columns=opaque)
+    at = upload(page(therapist), "opaque.csv", data)
+    assert any("safety questions" in e.value for e in at.error)
+    assert button(at, "Import").disabled
+
+    boxes = [s for s in at.selectbox if str(s.key).startswith("import_map_")]
+    assert len(boxes) == len(CODES)
+    for box, code in zip(boxes, CODES, strict=True):
+        box.set_value(code)
+    at.text_input[0].input("Opaque weekly form")
+    at.run()
+    assert not at.error and metrics(at)["New responses"] == "1"
+    button(at, "Import 1").click().run()
+    assert db.query_value("SELECT name FROM import_profiles") == "Opaque weekly form"
+
+    # Next week's file with the same headers is mapped by the profile without questions.
+    at = upload(
+        page(therapist),
+        "opaque2.csv",
+        export([("d001.b@example.org", "2026-01-12 18:00")], columns=opaque),
+    )
+    assert metrics(at)["New responses"] == "1" and not at.error
+    assert any(t.value == "Opaque weekly form" for t in at.text)
+
+
+def test_file_text_is_never_rendered_as_markdown(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    header = "**Bold** <img src=x onerror=alert(1)> [link](http://example.org)"
+    at = upload(
+        page(therapist),
+        "odd.csv",
+        export([("d001.a@example.org", "2026-01-05 18:00")], extra=header),
+    )
+    assert any(t.value == header for t in at.text)  # shown as plain text
+    rendered = [m.value for m in (*at.markdown, *at.caption, *at.title, *at.subheader)]
+    assert not any("Bold" in value or "onerror" in value for value in rendered)
+
+
+def test_unreadable_file_shows_an_error(db: Database, therapist: Actor) -> None:
+    at = upload(page(therapist), "empty.csv", b"   ")
+    assert [e.value for e in at.error] == ["The file is empty."]

@@ -1,0 +1,558 @@
+"""The import pipeline after the readers: mapping, validation, commit, profiles, unmatched queue.
+
+Files are built as `ParsedFile` objects here, so these tests do not depend on the readers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from analytics import audit, instruments
+from analytics.couples import PartnerInput, add_couple
+from analytics.db import Database
+from analytics.errors import CaseloadError
+from analytics.importing import commit as commit_module
+from analytics.importing import service, unmatched
+from analytics.importing.mapping import Mapping, auto_map, convert_answers, normalise_text
+from analytics.importing.parsed import (
+    CLIENT_CODE,
+    COMPLETED,
+    COMPLETED_RAW,
+    EMAIL,
+    RESERVED,
+    RESPONSE_ID,
+    ROW,
+    ParsedFile,
+    RowIssue,
+)
+from analytics.therapists import Actor, add_therapist
+
+INS = instruments.default()
+CODES = [item.code for item in INS.items]
+WHEN = dt.datetime(2026, 1, 5, 18, 30)
+TABLES = (
+    "import_batches",
+    "import_profiles",
+    "responses",
+    "answers",
+    "unmatched_responses",
+    "audit_log",
+)
+
+
+def answers(level: str = "3", /, **overrides: str | None) -> dict[str, str | None]:
+    """Answers for every item: `level` for scored items, "0" for safety, with overrides."""
+    base: dict[str, str | None] = {
+        item.code: ("0" if item.is_safety else level) for item in INS.items
+    }
+    base.update(overrides)
+    return base
+
+
+def parsed_file(
+    rows: Sequence[dict[str, Any]],
+    *,
+    columns: Sequence[str] = CODES,
+    skipped: Sequence[RowIssue] = (),
+    file_name: str = "export.csv",
+) -> ParsedFile:
+    """A ParsedFile as a reader would return it. Each row: email, code, when (datetime or None),
+    raw (completed text), id, and answers keyed by item code (renamed to `columns`)."""
+    rename = dict(zip(CODES, columns, strict=False))
+    records = []
+    for number, row in enumerate(rows, start=2):
+        when = row.get("when", WHEN)
+        record: dict[str, Any] = {
+            ROW: row.get("row", number),
+            EMAIL: row.get("email"),
+            CLIENT_CODE: row.get("code"),
+            COMPLETED: pd.NaT if when is None else pd.Timestamp(when),
+            COMPLETED_RAW: row.get("raw", None if when is None else str(when)),
+            RESPONSE_ID: row.get("id"),
+        }
+        for code, value in row.get("answers", answers()).items():
+            record[rename.get(code, code)] = value
+        records.append(record)
+    frame = pd.DataFrame(records, columns=[*RESERVED, *columns])
+    frame[COMPLETED] = pd.to_datetime(frame[COMPLETED])
+    for column in (EMAIL, CLIENT_CODE, COMPLETED_RAW, RESPONSE_ID, *columns):
+        frame[column] = frame[column].astype("str")
+    signature = hashlib.sha256("\x1f".join(columns).encode()).hexdigest()
+    data = frame.to_csv().encode()
+    return ParsedFile(
+        "generic_wide",
+        frame,
+        list(columns),
+        signature,
+        file_name,
+        hashlib.sha256(data).hexdigest(),
+        list(skipped),
+    )
+
+
+def counts(db: Database) -> dict[str, int]:
+    return {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in TABLES}
+
+
+@pytest.fixture
+def couple(db: Database, therapist: Actor) -> int:
+    return add_couple(
+        db,
+        therapist,
+        "D-001",
+        PartnerInput("Ann", "d001.a@example.org"),
+        PartnerInput("Bo", "d001.b@example.org"),
+    )
+
+
+def run(db: Database, actor: Actor, parsed: ParsedFile, **kwargs: Any) -> service.ImportResult:
+    preview = service.review(db, actor, parsed)
+    assert not preview.problems
+    return service.commit_import(db, actor, preview, **kwargs)
+
+
+# --- mapping ---------------------------------------------------------------------------------
+
+
+def test_columns_map_by_item_code_in_any_spelling() -> None:
+    headers = ["SAT1", "sat2", "Q_SAT3", "checkin_con1", "CON2 - steady", "Comments"]
+    parsed = parsed_file([{"answers": {}}], columns=headers)
+    mapping = auto_map(parsed)
+    assert mapping.instrument_code == "checkin"
+    assert mapping.columns == {
+        "SAT1": "SAT1",
+        "sat2": "SAT2",
+        "Q_SAT3": "SAT3",
+        "checkin_con1": "CON1",
+        "CON2 - steady": "CON2",
+    }
+    assert mapping.ignored == ("Comments",)
+
+
+def test_columns_map_by_normalised_question_text() -> None:
+    texts = {item.code: item.text for item in INS.items}
+    headers = [
+        "1. " + texts["CON1"],
+        "Q3 - " + texts["CON2"].upper(),
+        "3) " + texts["CON3"].replace(",", "").replace(".", ""),
+        "  " + texts["TRA1"].replace(" ", "   ") + "  ",
+        "Question 12: " + texts["SAT1"].replace(",", " ,"),
+        "How much do you agree? [" + texts["SAT2"] + "]",
+        "I had \u201cthoughts\u201d of harming myself",
+    ]
+    mapping = auto_map(parsed_file([{"answers": {}}], columns=headers))
+    assert list(mapping.columns.values()) == [
+        "CON1",
+        "CON2",
+        "CON3",
+        "TRA1",
+        "SAT1",
+        "SAT2",
+        "SAF4",
+    ]
+    assert normalise_text("Q3 \u2013 It\u2019s fine!") == "it s fine"
+
+
+def test_second_column_for_the_same_item_is_ignored_with_a_note() -> None:
+    mapping = auto_map(parsed_file([{"answers": {}}], columns=["SAT1", "sat1 (again)"]))
+    assert mapping.columns == {"SAT1": "SAT1"}
+    assert mapping.ignored == ("sat1 (again)",)
+    assert mapping.notes
+
+
+def test_labels_and_numbers_become_scale_values() -> None:
+    raw = [
+        "Strongly agree",
+        "  strongly   AGREE ",
+        "5",
+        "5.0",
+        "5,0",
+        "0",
+        None,
+        "",
+        "Neither agree nor disagree",
+        "maybe",
+        "7",
+        "-1",
+    ]
+    frame = pd.DataFrame({"SAT1": pd.Series(raw, dtype="str")})
+    got = convert_answers(frame, Mapping("checkin", {"SAT1": "SAT1"}), INS)
+    values = got.values["SAT1"].tolist()
+    assert values[:6] == [6.0, 6.0, 5.0, 5.0, 5.0, 0.0]
+    assert pd.isna(values[6]) and pd.isna(values[7])
+    assert values[8] == 3.0
+    assert got.invalid["SAT1"].tolist() == [False] * 9 + [True, False, False]
+    assert got.out_of_range["SAT1"].tolist() == [False] * 10 + [True, True]
+
+
+def test_missing_required_items_block_the_file(db: Database, therapist: Actor) -> None:
+    no_safety = [c for c in CODES if not c.startswith("SAF")]
+    preview = service.review(db, therapist, parsed_file([{}], columns=no_safety))
+    assert not preview.importable and preview.validation is None
+    assert any("SAF1, SAF2, SAF3, SAF4" in p for p in preview.problems)
+    few = service.review(db, therapist, parsed_file([{}], columns=["SAT1", *CODES[-4:]]))
+    assert any("scored questions" in p for p in few.problems)
+    no_global = [c for c in CODES if c not in ("SAT1", "SAT2")]
+    assert any(
+        "SAT1, SAT2" in p
+        for p in service.review(db, therapist, parsed_file([{}], columns=no_global)).problems
+    )
+    with pytest.raises(CaseloadError):
+        service.commit_import(db, therapist, preview)
+
+
+def test_profile_is_saved_and_reused_by_header_signature(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    opaque = [f"Column {i}" for i in range(1, len(CODES) + 1)]
+    first = parsed_file([{"email": "d001.a@example.org"}], columns=opaque)
+    assert service.review(db, therapist, first).problems  # nothing matches automatically
+    mapping = Mapping("checkin", dict(zip(opaque, CODES, strict=True)))
+    preview = service.review(db, therapist, first, mapping=mapping)
+    result = service.commit_import(db, therapist, preview, save_profile_as="Weekly form")
+    assert result.accepted == 1 and result.profile_id is not None
+    batch_profile = db.query_value("SELECT profile_id FROM import_batches")
+    assert batch_profile == result.profile_id
+
+    next_week = parsed_file(
+        [{"email": "d001.a@example.org", "when": WHEN + dt.timedelta(7)}], columns=opaque
+    )
+    again = service.review(db, therapist, next_week)
+    assert again.profile_id == result.profile_id and again.profile_name == "Weekly form"
+    assert again.mapping.columns == mapping.columns and again.accepted == 1
+    by_name = service.review(db, therapist, next_week, profile="weekly FORM")
+    assert by_name.profile_id == result.profile_id
+    with pytest.raises(CaseloadError, match="no import profile"):
+        service.review(db, therapist, next_week, profile="Nope")
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def test_every_rejection_reason_is_in_plain_words(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    add_couple(
+        db,
+        therapist,
+        "D-002",
+        PartnerInput("Cy", "d002.a@example.org"),
+        PartnerInput("Di", "d002.b@example.org"),
+    )
+    a = "d001.a@example.org"
+    blank_scored: dict[str, str | None] = {c: None for c in CODES[:8]}
+    rows: list[dict[str, Any]] = [
+        {"email": a},  # 2 accepted
+        {"email": a, "code": "D-002B", "when": WHEN + dt.timedelta(1)},  # 3 two partners
+        {"email": a, "when": None, "raw": None},  # 4 no date
+        {"email": a, "when": None, "raw": "31/02/2026"},  # 5 unreadable date
+        {"email": a, "when": dt.datetime(2099, 1, 1)},  # 6 future
+        {"email": a, "when": WHEN + dt.timedelta(2), "answers": answers(SAT1="banana")},  # 7
+        {"email": a, "when": WHEN + dt.timedelta(3), "answers": answers(SAT2="9")},  # 8
+        {"email": a, "when": WHEN + dt.timedelta(4), "answers": answers(**blank_scored)},  # 9
+        {
+            "email": a,
+            "when": WHEN + dt.timedelta(5),
+            "answers": answers(SAT1=None, SAT2=None),
+        },  # 10
+    ]
+    preview = service.review(
+        db,
+        therapist,
+        parsed_file(rows, skipped=[RowIssue(11, "A test response from the survey tool.")]),
+    )
+    reasons = {issue.row: issue.reason for issue in preview.rejected}
+    assert preview.accepted == 1
+    assert reasons == {
+        3: "The email address and the client code belong to different clients.",
+        4: "The completion date is missing.",
+        5: "The completion date is not a date that can be read.",
+        6: "The completion date is in the future.",
+        7: "Answers that are not on the scale (SAT1).",
+        8: "Answers outside the scale (SAT2).",
+        9: "Too few questions answered (22 of 30; at least 24 are needed).",
+        10: "Too few Global satisfaction questions answered (at least 2).",
+        11: "A test response from the survey tool.",
+    }
+    assert "banana" not in json.dumps(reasons) and "31/02" not in json.dumps(reasons)
+    table = preview.rejected_table()
+    assert list(table.columns) == ["row", "reason"] and len(table) == 9
+
+
+def test_row_with_several_problems_lists_each(db: Database, therapist: Actor, couple: int) -> None:
+    row = {
+        "email": "d001.a@example.org",
+        "when": dt.datetime(2099, 1, 1),
+        "answers": answers(SAT1="x", CON3="y", SAF1="8"),
+    }
+    [issue] = service.review(db, therapist, parsed_file([row])).rejected
+    assert issue.reason == (
+        "The completion date is in the future. Answers that are not on the "
+        "scale (CON3, SAT1). Answers outside the scale (SAF1)."
+    )
+
+
+def test_client_code_alone_identifies_the_partner(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    result = run(db, therapist, parsed_file([{"code": "d-001b"}]))
+    assert result.accepted == 1 and result.couples == [(couple, "D-001")]
+    label = db.query_value("SELECT p.label FROM responses r JOIN partners p ON p.id = r.partner_id")
+    assert label == "B"
+
+
+def test_unknown_second_identifier_goes_to_the_queue_not_the_partner(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    preview = service.review(
+        db, therapist, parsed_file([{"email": "d001.a@example.org", "code": "ZZ-9"}])
+    )
+    assert (preview.accepted, preview.unmatched, preview.rejected) == (0, 1, [])
+
+
+# --- commit, duplicates, atomicity -----------------------------------------------------------
+
+
+def test_commit_stores_everything_and_reimport_adds_nothing(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {"email": "d001.a@example.org", "id": "R1", "answers": answers("Agree")},
+        {"email": "d001.b@example.org", "id": "R2"},
+        {"email": "d001.b@example.org", "id": "R2"},  # repeated within the file
+        {"email": "stranger@example.org"},
+    ]
+    parsed = parsed_file(rows)
+    steps: list[float] = []
+    result = run(db, therapist, parsed, progress=steps.append)
+    assert (result.accepted, result.duplicates, result.unmatched, result.rejected) == (2, 1, 1, 0)
+    assert steps[-1] == 1.0 and steps == sorted(steps)
+    assert counts(db)["answers"] == 2 * len(CODES)
+    assert (
+        db.query_value(
+            "SELECT value FROM answers a JOIN items i ON i.id = a.item_id"
+            " WHERE i.code = 'SAT1' ORDER BY response_id LIMIT 1"
+        )
+        == 5.0
+    )
+    assert db.query_rows("SELECT source_response_id FROM responses ORDER BY id") == [
+        ("R1",),
+        ("R2",),
+    ]
+    batch = db.query_rows(
+        "SELECT rows_total, accepted, rejected, duplicates, unmatched,"
+        " imported_by FROM import_batches"
+    )
+    assert batch == [(4, 2, 0, 1, 1, therapist.id)]
+    entry = audit.entries(db).iloc[0]
+    assert entry["action"] == "import"
+    assert json.loads(entry["detail"]) == {
+        "accepted": 2,
+        "duplicates": 1,
+        "rejected": 0,
+        "rows": 4,
+        "source": "generic_wide",
+        "unmatched": 1,
+    }
+
+    before = counts(db)
+    again = run(db, therapist, parsed)
+    assert (again.accepted, again.duplicates, again.unmatched) == (0, 4, 0)
+    after = counts(db)
+    for table in ("responses", "answers", "unmatched_responses"):
+        assert after[table] == before[table]
+
+
+def test_overlapping_export_adds_only_new_responses(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    a = "d001.a@example.org"
+    week = [{"email": a, "when": WHEN + dt.timedelta(days=d)} for d in range(3)]
+    run(db, therapist, parsed_file(week))
+    later = [{"email": a, "when": WHEN + dt.timedelta(days=d)} for d in range(1, 5)]
+    preview = service.review(db, therapist, parsed_file(later))
+    assert (preview.accepted, preview.duplicates) == (2, 2)
+    assert service.commit_import(db, therapist, preview).accepted == 2
+    assert counts(db)["responses"] == 5
+
+
+def test_rows_stored_between_preview_and_commit_count_as_duplicates(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    parsed = parsed_file([{"email": "d001.a@example.org"}])
+    first, second = service.review(db, therapist, parsed), service.review(db, therapist, parsed)
+    service.commit_import(db, therapist, first)
+    late = service.commit_import(db, therapist, second)
+    assert (late.accepted, late.duplicates) == (0, 1)
+    assert counts(db)["responses"] == 1
+
+
+@pytest.mark.parametrize("target", ["answers", "audit"])
+def test_failure_mid_commit_stores_nothing(
+    db: Database, therapist: Actor, couple: int, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    rows = [{"email": "d001.a@example.org"}, {"email": "nobody@example.org"}]
+    preview = service.review(db, therapist, parsed_file(rows))
+    before = counts(db)
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise CaseloadError("injected failure")
+
+    if target == "answers":
+        monkeypatch.setattr(commit_module, "_insert_answers", boom)
+    else:
+        monkeypatch.setattr(audit, "record", boom)
+    with pytest.raises(CaseloadError, match="injected"):
+        service.commit_import(db, therapist, preview, save_profile_as="Form")
+    assert counts(db) == before
+    monkeypatch.undo()
+    assert service.commit_import(db, therapist, preview).accepted == 1
+
+
+# --- unmatched queue -------------------------------------------------------------------------
+
+
+def test_unmatched_rows_can_be_assigned_or_discarded(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    rows = [
+        {"email": "new.client@example.org", "when": WHEN},
+        {
+            "email": "new.client@example.org",
+            "when": WHEN + dt.timedelta(days=1),
+            "answers": answers("Strongly agree"),
+        },
+        {"code": "X-77", "when": WHEN},
+        {"email": "other@example.org", "when": WHEN + dt.timedelta(days=2)},
+    ]
+    parsed = parsed_file(rows)
+    assert run(db, therapist, parsed).unmatched == 4
+    pending = unmatched.list_pending(db, therapist)
+    assert list(pending["respondent"]) == [
+        "new.client@example.org",
+        "X-77",
+        "new.client@example.org",
+        "other@example.org",
+    ]
+    assert set(pending["answers"]) == {len(CODES)}
+    assert run(db, therapist, parsed).unmatched == 0  # re-import does not queue them again
+    first, third, second, fourth = (int(i) for i in pending["id"])
+
+    partners = unmatched.assignable_partners(db, therapist)
+    partner_b = int(partners.loc[partners["label"] == "B", "partner_id"].iloc[0])
+    response_id = service.assign(db, therapist, second, partner_b)
+    assert db.query_value(
+        "SELECT count(*) FROM answers WHERE response_id = ?", [response_id]
+    ) == len(CODES)
+    assert (
+        db.query_value(
+            "SELECT value FROM answers a JOIN items i ON i.id = a.item_id"
+            " WHERE response_id = ? AND i.code = 'SAT1'",
+            [response_id],
+        )
+        == 6.0
+    )
+    service.assign(db, therapist, first, partner_b)
+    with pytest.raises(CaseloadError, match="already has a response"):
+        service.assign(db, therapist, third, partner_b)  # same partner, same time
+    with pytest.raises(CaseloadError, match="not waiting"):
+        service.assign(db, therapist, first, partner_b)  # already filed
+    service.discard(db, therapist, third)
+    with pytest.raises(CaseloadError, match="not waiting"):
+        service.discard(db, therapist, third)
+    assert list(unmatched.list_pending(db, therapist)["id"]) == [fourth]
+    actions = audit.entries(db)
+    assigned = actions[actions["action"] == "assign"]
+    assert sorted(assigned["entity_id"]) == [first, second]
+    assert set(assigned["couple_id"]) == {couple}
+    assert (actions["action"] == "discard").sum() == 1
+    assert db.query_rows("SELECT status, partner_id FROM unmatched_responses ORDER BY id") == [
+        ("assigned", partner_b),
+        ("assigned", partner_b),
+        ("discarded", None),
+        ("pending", None),
+    ]
+    assert counts(db)["responses"] == 2
+
+    # Nothing comes back when the same file is imported again.
+    again = run(db, therapist, parsed)
+    assert (again.accepted, again.unmatched, again.duplicates) == (0, 0, 4)
+
+
+def test_assign_is_refused_outside_the_caseload(db: Database, therapist: Actor) -> None:
+    other = add_therapist(db, "Other Therapist")
+    theirs = add_couple(
+        db,
+        other,
+        "D-009",
+        PartnerInput("X", "d009.a@example.org"),
+        PartnerInput("Y", "d009.b@example.org"),
+    )
+    run(db, therapist, parsed_file([{"email": "who@example.org"}]))
+    [pending_id] = unmatched.list_pending(db, therapist)["id"]
+    foreign = int(db.query_value("SELECT id FROM partners WHERE couple_id = ? LIMIT 1", [theirs]))
+    with pytest.raises(CaseloadError, match="not in your caseload"):
+        service.assign(db, therapist, int(pending_id), foreign)
+    assert unmatched.list_pending(db, other).empty  # not their import
+    # A row unmatched only because its client is another therapist's is never filed elsewhere.
+    run(db, therapist, parsed_file([{"email": "d009.a@example.org"}]))
+    queued = unmatched.list_pending(db, therapist)
+    assert list(queued["respondent"]) == ["who@example.org", "d009.a@example.org"]
+    own = add_couple(
+        db,
+        therapist,
+        "D-010",
+        PartnerInput("P", "d010.a@example.org"),
+        PartnerInput("Q", "d010.b@example.org"),
+    )
+    mine = int(db.query_value("SELECT id FROM partners WHERE couple_id = ? LIMIT 1", [own]))
+    with pytest.raises(CaseloadError, match="belongs to a different client"):
+        service.assign(db, therapist, int(queued["id"].iloc[1]), mine)
+    service.assign(db, therapist, int(pending_id), mine)
+    with pytest.raises(CaseloadError, match="not waiting"):
+        service.discard(db, other, int(pending_id))
+
+
+# --- caseload isolation ----------------------------------------------------------------------
+
+
+def test_other_therapists_clients_are_unmatched_not_revealed(
+    db: Database, therapist: Actor, supervisor: Actor, couple: int
+) -> None:
+    other = add_therapist(db, "Other Therapist")
+    parsed = parsed_file([{"email": "d001.a@example.org"}, {"code": "D-001B"}])
+    preview = service.review(db, other, parsed)
+    assert (preview.accepted, preview.unmatched, preview.rejected) == (0, 2, [])
+    assert preview.accepted_table().empty
+    boss = service.review(db, supervisor, parsed)
+    assert boss.accepted == 2
+    assert list(boss.accepted_table()["case"]) == ["D-001", "D-001"]
+
+
+def test_skipped_rows_alone_make_the_file_unimportable(db: Database, therapist: Actor) -> None:
+    parsed = parsed_file([], skipped=[RowIssue(2, "A blank row.")])
+    preview = service.review(db, therapist, parsed)
+    assert not preview.importable
+    assert preview.rejected == [RowIssue(2, "A blank row.")]
+
+
+def test_assign_applies_the_import_rules_again(db: Database, therapist: Actor, couple: int) -> None:
+    run(db, therapist, parsed_file([{"email": "late@example.org"}]))
+    [pending_id] = unmatched.list_pending(db, therapist)["id"]
+    db.execute(  # a queue row whose answers no longer satisfy the rules
+        "UPDATE unmatched_responses SET answers = ? WHERE id = ?",
+        [json.dumps({"SAT1": 9.0, "SAT2": 3.0}), int(pending_id)],
+    )
+    partner = int(unmatched.assignable_partners(db, therapist)["partner_id"].iloc[0])
+    with pytest.raises(CaseloadError, match="cannot be filed") as exc:
+        service.assign(db, therapist, int(pending_id), partner)
+    assert "Answers outside the scale (SAT1)" in str(exc.value)
+    assert "9" not in str(exc.value).replace("SAT1", "")
+    assert counts(db)["responses"] == 0
