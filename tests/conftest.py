@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics.couples import PartnerInput, add_couple
 from analytics.db import Database
 from analytics.storage import ENV_VAR, open_database
 from analytics.therapists import Actor, add_therapist
@@ -38,3 +39,28 @@ def therapist(db: Database) -> Actor:
 @pytest.fixture
 def supervisor(db: Database) -> Actor:
     return add_therapist(db, "Test Supervisor", role="supervisor")
+
+
+@pytest.fixture
+def couple(db: Database, therapist: Actor) -> int:
+    """Case D-001 with the demo practice's partner emails (the sample exports match them)."""
+    return add_couple(
+        db,
+        therapist,
+        "D-001",
+        PartnerInput("Ann", "d001.a@example.org"),
+        PartnerInput("Bo", "d001.b@example.org"),
+    )
+
+
+@pytest.fixture
+def app_env(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For AppTest: the app opens the test database, with Streamlit's process-wide caches empty."""
+    import streamlit as st
+
+    monkeypatch.setenv(ENV_VAR, str(db_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

@@ -10,7 +10,6 @@ import pytest
 
 from analytics import instruments
 from analytics.cli import main
-from analytics.couples import PartnerInput, add_couple
 from analytics.db import Database
 from analytics.importing import service
 from analytics.importing.mapping import Mapping
@@ -43,17 +42,6 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     out, err = capsys.readouterr()
     parsed = json.loads(out) if "--json" in argv and out.strip() else out
     return code, parsed, err
-
-
-@pytest.fixture
-def couple(db: Database, therapist: Actor) -> int:
-    return add_couple(
-        db,
-        therapist,
-        "D-001",
-        PartnerInput("Ann", "d001.a@example.org"),
-        PartnerInput("Bo", "d001.b@example.org"),
-    )
 
 
 @pytest.fixture

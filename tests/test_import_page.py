@@ -6,18 +6,14 @@ AppTest in Streamlit 1.67 drives st.file_uploader directly (`at.file_uploader[0]
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
 from analytics import instruments
-from analytics.couples import PartnerInput, add_couple
 from analytics.db import Database
-from analytics.storage import ENV_VAR
 from analytics.therapists import Actor
 
 ROOT = Path(__file__).parents[1]
@@ -25,25 +21,7 @@ PAGE = "pages/import_responses.py"
 CODES = [item.code for item in instruments.default().items]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv(ENV_VAR, str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def couple(db: Database, therapist: Actor) -> int:
-    return add_couple(
-        db,
-        therapist,
-        "D-001",
-        PartnerInput("Ann", "d001.a@example.org"),
-        PartnerInput("Bo", "d001.b@example.org"),
-    )
+pytestmark = pytest.mark.usefixtures("app_env")
 
 
 def export(

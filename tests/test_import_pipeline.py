@@ -101,17 +101,6 @@ def counts(db: Database) -> dict[str, int]:
     return {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in TABLES}
 
 
-@pytest.fixture
-def couple(db: Database, therapist: Actor) -> int:
-    return add_couple(
-        db,
-        therapist,
-        "D-001",
-        PartnerInput("Ann", "d001.a@example.org"),
-        PartnerInput("Bo", "d001.b@example.org"),
-    )
-
-
 def run(db: Database, actor: Actor, parsed: ParsedFile, **kwargs: Any) -> service.ImportResult:
     preview = service.review(db, actor, parsed)
     assert not preview.problems

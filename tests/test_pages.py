@@ -5,17 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analytics import couples
 from analytics.db import Database
-from analytics.storage import ENV_VAR
 from analytics.therapists import Actor
 from tests import factories
 
@@ -23,14 +20,7 @@ ROOT = Path(__file__).parents[1]
 TODAY = dt.datetime.combine(dt.date.today(), dt.time(9, 0))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv(ENV_VAR, str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("app_env")
 
 
 def _app(actor: Actor | None = None, page: str | None = None) -> AppTest:
@@ -40,6 +30,16 @@ def _app(actor: Actor | None = None, page: str | None = None) -> AppTest:
     at.run()
     if page:
         at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _couple_page(actor: Actor, couple_id: int) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["actor_id"] = actor.id
+    at.session_state["couple_id"] = couple_id
+    at.run()
+    at.switch_page("pages/couple.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -116,11 +116,7 @@ def test_open_couple_from_caseload(practice: dict[str, int], therapist: Actor) -
 
 
 def test_couple_page_chart_has_both_partners(practice: dict[str, int], therapist: Actor) -> None:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["actor_id"] = therapist.id
-    at.session_state["couple_id"] = practice["calm"]
-    at.run()
-    at.switch_page("pages/couple.py").run()
+    at = _couple_page(therapist, practice["calm"])
     assert not at.exception
     assert at.title[0].value.endswith("C-1")
     assert not at.error  # no safety banner for this couple
@@ -134,11 +130,7 @@ def test_couple_page_chart_has_both_partners(practice: dict[str, int], therapist
 
 
 def test_couple_page_shows_safety_first(practice: dict[str, int], therapist: Actor) -> None:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["actor_id"] = therapist.id
-    at.session_state["couple_id"] = practice["unsafe"]
-    at.run()
-    at.switch_page("pages/couple.py").run()
+    at = _couple_page(therapist, practice["unsafe"])
     assert "Safety screen" in at.error[0].value
     assert "partner A" in at.error[0].value
 
@@ -146,11 +138,7 @@ def test_couple_page_shows_safety_first(practice: dict[str, int], therapist: Act
 def test_record_session_and_close_case(
     db: Database, practice: dict[str, int], therapist: Actor
 ) -> None:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["actor_id"] = therapist.id
-    at.session_state["couple_id"] = practice["calm"]
-    at.run()
-    at.switch_page("pages/couple.py").run()
+    at = _couple_page(therapist, practice["calm"])
     at.text_area[0].input("Talked about weekly rituals.")
     next(b for b in at.button if b.label == "Save session").click().run()
     assert not at.exception
@@ -164,11 +152,7 @@ def test_record_session_and_close_case(
 def test_edit_refuses_bad_email_with_message(
     db: Database, practice: dict[str, int], therapist: Actor
 ) -> None:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["actor_id"] = therapist.id
-    at.session_state["couple_id"] = practice["calm"]
-    at.run()
-    at.switch_page("pages/couple.py").run()
+    at = _couple_page(therapist, practice["calm"])
     at.text_input(key="email_A").input("nonsense")
     next(b for b in at.button if b.label == "Save changes").click().run()
     assert any("does not look like an address" in e.value for e in at.error)
