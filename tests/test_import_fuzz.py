@@ -1,18 +1,25 @@
 """Property tests: whatever bytes arrive, read_export returns a valid ParsedFile or refuses
-with CaseloadError; no other exception ever escapes."""
+with CaseloadError; no other exception ever escapes; and through the whole pipeline a malformed
+file changes the database only by exactly what its preview promised."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytics.db import Database
+from analytics.demo import build_demo
 from analytics.errors import CaseloadError
-from analytics.importing import parsed
+from analytics.importing import parsed, service
+from analytics.importing.cli import PRACTICE
 from analytics.importing.parsed import ParsedFile
 from analytics.importing.readers import read_export
+from analytics.storage import open_database
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_BYTES = {p.name: p.read_bytes() for p in sorted(SAMPLES.glob("*.csv"))} | {
@@ -134,3 +141,66 @@ def test_sample_headers_with_random_rows(rows: list[list[str]], name: str) -> No
     headers = 3 if name == "qualtrics.csv" else 1
     body = [",".join('"' + c.replace('"', '""') + '"' for c in row) for row in rows]
     check(name, "\r\n".join(lines[:headers] + body).encode())
+
+
+# --- Through the whole pipeline: malformed files never change the database by accident ------
+
+_PIPELINE = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+_TABLES = ("responses", "answers", "unmatched_responses", "import_batches", "audit_log")
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    db = open_database(tmp_path_factory.mktemp("fuzz") / "fuzz.duckdb")
+    build_demo(db)
+    yield db
+    db.close()
+
+
+def _counts(db: Database) -> dict[str, int]:
+    return {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in _TABLES}
+
+
+@_PIPELINE
+@given(
+    st.sampled_from(sorted(SAMPLE_BYTES)),
+    st.lists(
+        st.tuples(st.sampled_from(["cut", "flip", "insert"]), st.integers(0, 10**6),
+                  st.binary(min_size=1, max_size=6)),
+        min_size=1,
+        max_size=3,
+    ),
+)  # fmt: skip
+def test_malformed_files_through_the_pipeline(
+    demo_db: Database, name: str, edits: list[tuple[str, int, bytes]]
+) -> None:
+    data = bytearray(SAMPLE_BYTES[name])
+    for kind, position, chunk in edits:
+        at = position % (len(data) + 1)
+        if kind == "cut":
+            del data[at:]
+        elif kind == "flip" and at < len(data):
+            data[at] ^= chunk[0] or 0xFF
+        else:
+            data[at:at] = chunk
+    before = _counts(demo_db)
+    try:
+        preview = service.prepare(demo_db, PRACTICE, name, bytes(data))
+    except CaseloadError:
+        assert _counts(demo_db) == before
+        return
+    assert _counts(demo_db) == before  # a preview never writes
+    if not preview.importable:
+        return
+    try:
+        result = service.commit_import(demo_db, PRACTICE, preview)
+    except CaseloadError:
+        assert _counts(demo_db) == before
+        return
+    after = _counts(demo_db)
+    assert after["responses"] - before["responses"] == result.accepted
+    assert after["unmatched_responses"] - before["unmatched_responses"] == result.unmatched
