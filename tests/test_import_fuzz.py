@@ -93,7 +93,12 @@ def test_arbitrary_bytes(data: bytes) -> None:
     ),
 )  # fmt: skip
 def test_mutated_samples(name: str, edits: list[tuple[str, int, bytes]]) -> None:
-    data = bytearray(SAMPLE_BYTES[name])
+    check(name, mutate(SAMPLE_BYTES[name], edits))
+
+
+def mutate(original: bytes, edits: list[tuple[str, int, bytes]]) -> bytes:
+    """Apply cut / flip / insert / delete edits at positions wrapped to the file's length."""
+    data = bytearray(original)
     for kind, position, chunk in edits:
         at = position % (len(data) + 1)
         if kind == "cut":
@@ -102,9 +107,9 @@ def test_mutated_samples(name: str, edits: list[tuple[str, int, bytes]]) -> None
             data[at] ^= chunk[0] or 0xFF
         elif kind == "insert":
             data[at:at] = chunk
-        else:
+        elif kind == "delete":
             del data[at : at + len(chunk) * 50]
-    check(name, bytes(data))
+    return bytes(data)
 
 
 @st.composite
@@ -178,18 +183,10 @@ def _counts(db: Database) -> dict[str, int]:
 def test_malformed_files_through_the_pipeline(
     demo_db: Database, name: str, edits: list[tuple[str, int, bytes]]
 ) -> None:
-    data = bytearray(SAMPLE_BYTES[name])
-    for kind, position, chunk in edits:
-        at = position % (len(data) + 1)
-        if kind == "cut":
-            del data[at:]
-        elif kind == "flip" and at < len(data):
-            data[at] ^= chunk[0] or 0xFF
-        else:
-            data[at:at] = chunk
+    data = mutate(SAMPLE_BYTES[name], edits)
     before = _counts(demo_db)
     try:
-        preview = service.prepare(demo_db, PRACTICE, name, bytes(data))
+        preview = service.prepare(demo_db, PRACTICE, name, data)
     except CaseloadError:
         assert _counts(demo_db) == before
         return
