@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from analytics import therapists
+from analytics.couples import Partner, PartnerInput
 from analytics.db import Database
 from analytics.errors import CaseloadError
 from analytics.storage import open_database, resolve_path
@@ -156,3 +158,51 @@ def sticky_selectbox(
 
     where = st.sidebar if sidebar else st
     return where.selectbox(label, options, key=widget_key, on_change=_remember, **kwargs)
+
+
+def therapist_select(actor: Actor, current_id: int) -> int:
+    """The assigned-therapist choice of a case form; only a supervisor may change it."""
+    staff = load(therapists.list_therapists)
+    ids = [int(i) for i in staff["id"]]
+    names = dict(zip(ids, staff["name"], strict=True))
+    choice = st.selectbox(
+        "Assigned therapist",
+        ids,
+        index=ids.index(current_id),
+        format_func=names.__getitem__,
+        disabled=not actor.is_supervisor,
+        help="Only a supervisor can assign a couple to someone else.",
+    )
+    return int(choice if choice is not None else current_id)
+
+
+def partner_fields(
+    key_prefix: str, current: tuple[Partner, Partner] | None = None
+) -> list[PartnerInput]:
+    """Name, email and client code for partners A and B, side by side, inside a form."""
+    entries = []
+    for index, (label, col) in enumerate(zip("AB", st.columns(2), strict=True)):
+        known = current[index] if current else None
+        with col:
+            st.write(f"**Partner {label}**")
+            entries.append(
+                PartnerInput(
+                    st.text_input(
+                        "Name",
+                        value=known.name if known else "",
+                        max_chars=100,
+                        key=f"{key_prefix}name_{label}",
+                    ),
+                    st.text_input(
+                        "Email",
+                        value=(known.email or "") if known else "",
+                        key=f"{key_prefix}email_{label}",
+                    ),
+                    st.text_input(
+                        "Client code" if known else "Client code (optional)",
+                        value=known.client_code if known else "",
+                        key=f"{key_prefix}code_{label}",
+                    ),
+                )
+            )
+    return entries

@@ -77,13 +77,6 @@ def access_params(actor: Actor) -> list[object]:
     return [actor.is_supervisor, actor.id]
 
 
-def access_clause(actor: Actor, alias: str = "c") -> tuple[str, list[object]]:
-    """The ACCESS predicate for another table alias, with its parameters."""
-    if not alias.isidentifier():
-        raise ValueError("alias must be an identifier")
-    return ACCESS.replace("c.", f"{alias}."), access_params(actor)
-
-
 def _clean_partner(p: PartnerInput, label: str) -> PartnerInput:
     name = " ".join((p.name or "").split())
     if not name:

@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 import ui
-from analytics import couple_view, couples, sessions, therapists
+from analytics import couple_view, couples, sessions
 from analytics.errors import CaseloadError
 
 actor = ui.require_actor()
@@ -113,29 +113,10 @@ with tab_sessions:
         )
 
 with tab_details:
-    staff = ui.load(therapists.list_therapists)
-    staff_ids = [int(i) for i in staff["id"]]
-    staff_names = dict(zip(staff_ids, staff["name"], strict=True))
     with st.form("edit_couple"):
         case_code = st.text_input("Case code", value=couple.case_code, max_chars=32)
-        therapist_id = st.selectbox(
-            "Assigned therapist",
-            staff_ids,
-            index=staff_ids.index(couple.therapist_id),
-            format_func=staff_names.__getitem__,
-            disabled=not actor.is_supervisor,
-        )
-        entries = []
-        for p, col in zip(couple.partners, st.columns(2), strict=True):
-            with col:
-                st.write(f"**Partner {p.label}**")
-                entries.append(
-                    couples.PartnerInput(
-                        st.text_input("Name", value=p.name, key=f"name_{p.label}"),
-                        st.text_input("Email", value=p.email or "", key=f"email_{p.label}"),
-                        st.text_input("Client code", value=p.client_code, key=f"code_{p.label}"),
-                    )
-                )
+        therapist_id = ui.therapist_select(actor, couple.therapist_id)
+        entries = ui.partner_fields("", couple.partners)
         start = st.date_input("Start date", value=couple.start_date)
         repair = st.checkbox(
             "Repair after a betrayal is part of the work", value=couple.repair_focus
