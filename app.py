@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from analytics import therapists
 from analytics.errors import CaseloadError
+from analytics.practice import therapists
 
 st.set_page_config(page_title="Couples caseload", page_icon="💞", layout="wide")
 
@@ -16,6 +16,8 @@ PAGES = [
     st.Page("pages/couple.py", title="Couple", icon="👫"),
     st.Page("pages/new_couple.py", title="Add a couple", icon="➕"),
     st.Page("pages/import_responses.py", title="Import", icon="📥"),
+    st.Page("pages/instruments.py", title="Instruments", icon="🧾"),
+    st.Page("pages/settings.py", title="Settings", icon="⚙️"),
 ]
 
 
@@ -26,8 +28,8 @@ def _therapist_picker() -> None:
         return
     ids = [int(i) for i in staff["id"]]
     labels = {
-        int(r.id): f"{r.name}{' (supervisor)' if r.role == 'supervisor' else ''}"
-        for r in staff.itertuples()
+        int(r["id"]): f"{r['name']}{' (supervisor)' if r['role'] == 'supervisor' else ''}"
+        for r in staff.to_dict("records")
     }
     # An unknown or stale choice shows as unselected: never guess who is at the keyboard.
     ui.sticky_selectbox(

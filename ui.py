@@ -6,41 +6,65 @@ Pages import this; analytics/ never does.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import streamlit as st
 
-from analytics import therapists
-from analytics.couples import Partner, PartnerInput
-from analytics.db import Database
 from analytics.errors import CaseloadError
-from analytics.storage import open_database, resolve_path
-from analytics.therapists import Actor, get_actor
+from analytics.practice import therapists
+from analytics.practice.access import Actor
+from analytics.practice.couples import Partner, PartnerInput
+from analytics.practice.opening import open_practice
+from analytics.practice.therapists import get_actor
+from analytics.store.db import Database
+from analytics.store.paths import resolve_instruments_folder, resolve_path
 
 T = TypeVar("T")
 ACTOR_KEY = "actor_id"
 
 
-def _secret_path() -> str | None:
-    """`[database] path = "..."` in .streamlit/secrets.toml, when present."""
+def _secret(section: str, key: str) -> str | None:
+    """`[section] key = "..."` in .streamlit/secrets.toml, when present."""
     try:
-        value = st.secrets["database"]["path"]
+        value = st.secrets[section][key]
     except Exception:  # no secrets file, or no such key: both mean "not configured"
         return None
     return str(value)
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def _database(path: str) -> Database:
+def _database(path: str, instruments_folder: str) -> Database:
     # One connection per server process; every unit of work takes its own cursor from it.
-    return open_database(path)
+    # Opening migrates the schema and syncs the instrument files (built-in and the folder's).
+    return open_practice(path, instruments_folder=instruments_folder)
 
 
 def database() -> Database:
     """The server's database (path from secrets, then $CASELOAD_DB, then the default)."""
-    return _database(str(resolve_path(_secret_path())))
+    return _database(
+        str(resolve_path(_secret("database", "path"))),
+        str(instruments_folder()),
+    )
+
+
+def instruments_folder() -> Path:
+    """The folder of the practice's own instrument files (secrets, $CASELOAD_INSTRUMENTS,
+    then data/instruments/)."""
+    return resolve_instruments_folder(_secret("instruments", "folder"))
+
+
+def today() -> dt.date:
+    """Today's date: read here, in the UI, and passed into analytics (which never reads it)."""
+    return dt.date.today()
+
+
+def now_utc() -> dt.datetime:
+    """The current time as naive UTC (how completion times are stored)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @st.cache_data(ttl=60, max_entries=512, show_spinner=False)
@@ -160,7 +184,7 @@ def sticky_selectbox(
     return where.selectbox(label, options, key=widget_key, on_change=_remember, **kwargs)
 
 
-def therapist_select(actor: Actor, current_id: int) -> int:
+def therapist_select(actor: Actor, current_id: int | None) -> int | None:
     """The assigned-therapist choice of a case form; only a supervisor may change it."""
     staff = load(therapists.list_therapists)
     ids = [int(i) for i in staff["id"]]
@@ -168,12 +192,13 @@ def therapist_select(actor: Actor, current_id: int) -> int:
     choice = st.selectbox(
         "Assigned therapist",
         ids,
-        index=ids.index(current_id),
+        index=ids.index(current_id) if current_id in ids else None,
         format_func=names.__getitem__,
         disabled=not actor.is_supervisor,
         help="Only a supervisor can assign a couple to someone else.",
+        placeholder="Choose a therapist",
     )
-    return int(choice if choice is not None else current_id)
+    return int(choice) if choice is not None else current_id
 
 
 def partner_fields(
@@ -206,3 +231,19 @@ def partner_fields(
                 )
             )
     return entries
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|~<>$:"})
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape Markdown's special characters, for short validated values (case codes)
+    shown in a title. Free text (names, notes, answers) never goes through Markdown at all."""
+    return text.translate(_MARKDOWN_SPECIALS)
+
+
+def number(value: object, fmt: str = "{:.1f}") -> str:
+    """A number for a text cell; a dash, never "None", when there is none."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    return fmt.format(float(value))  # type: ignore[arg-type]

@@ -1,7 +1,9 @@
-"""`python -m analytics` runs the command-line interface."""
+"""`python -m analytics`: the process entry point of the command line, and the one place it
+reads the clock (every command below gets `today` and `now` passed in)."""
 
+import datetime as dt
 import sys
 
-from analytics.cli import main
+from analytics.cli.main import main
 
-sys.exit(main())
+sys.exit(main(today=dt.date.today(), now=dt.datetime.now(dt.UTC).replace(tzinfo=None)))

@@ -7,8 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from analytics.demo import build_demo
-from analytics.storage import open_database
+from analytics.demo.build import build_demo
+from analytics.practice.opening import open_practice
 from bench import Row
 
 COUPLES = 1000
@@ -19,7 +19,7 @@ AS_OF = dt.date(2026, 11, 20)  # fixed, so every run times the same data
 def run() -> list[Row]:
     """Build the large demo into a throwaway database file and time it."""
     with tempfile.TemporaryDirectory(prefix="demo-bench-") as folder:
-        db = open_database(Path(folder) / "bench.duckdb")
+        db = open_practice(Path(folder) / "bench.duckdb", instruments_folder=folder)
         try:
             started = time.perf_counter()
             build_demo(db, couples=COUPLES, weeks=WEEKS, as_of=AS_OF)

@@ -12,21 +12,22 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import instruments
-from analytics.couples import PartnerInput, add_couple
 from analytics.importing import service
-from analytics.storage import open_database
-from analytics.therapists import add_therapist
+from analytics.instruments import catalog
+from analytics.practice.couples import PartnerInput, add_couple
+from analytics.practice.opening import open_practice
+from analytics.practice.therapists import add_therapist
 from bench import Row
 
 ROWS = 100_000
+NOW = dt.datetime(2026, 11, 20, 12, 0)  # fixed: every run times the same data
 COUPLES = 50
 
 
 def write_wide_csv(path: Path, rows: int = ROWS, couples: int = COUPLES, seed: int = 1) -> None:
     """A plain wide export: Email, Completed, one column per item code, numbers 0-6."""
     rng = np.random.default_rng(seed)
-    ins = instruments.default()
+    ins = catalog.builtin("checkin")
     emails = np.array([f"bench{c:03d}.{s}@example.org" for c in range(couples) for s in "ab"])
     n = np.arange(rows)
     start = np.datetime64("2020-01-01T08:00:00")
@@ -35,15 +36,19 @@ def write_wide_csv(path: Path, rows: int = ROWS, couples: int = COUPLES, seed: i
         "Email": emails[n % len(emails)],
         "Completed": pd.Series(completed).dt.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    for item in ins.items:
-        high = 2 if item.is_safety else 7
-        data[item.code] = rng.integers(0, high, rows)
+    for item in ins.answer_items:
+        # Safety answers mostly "Never": a practice-sized share of positive answers.
+        data[item.code] = (
+            (rng.random(rows) < 0.01).astype(int)
+            if item.kind == "safety"
+            else rng.integers(int(item.min), int(item.max) + 1, rows)
+        )
     pd.DataFrame(data).to_csv(path, index=False)
 
 
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_database(Path(tmp) / "bench.duckdb")
+        db = open_practice(Path(tmp) / "bench.duckdb", instruments_folder=tmp)
         try:
             boss = add_therapist(db, "Bench Supervisor", role="supervisor")
             for c in range(COUPLES):
@@ -62,7 +67,7 @@ def run() -> list[Row]:
             started = time.perf_counter()
             parsed = service.read(path.name, data, max_bytes=len(data) + 1)
             read_s = time.perf_counter() - started
-            preview = service.review(db, boss, parsed)
+            preview = service.review(db, boss, parsed, now=NOW)
             checked_s = time.perf_counter() - started
             result = service.commit_import(db, boss, preview)
             total_s = time.perf_counter() - started
@@ -73,7 +78,7 @@ def run() -> list[Row]:
             bare_s = time.perf_counter() - started
         finally:
             db.close()
-    note = f"{ROWS:,} rows x {len(instruments.default().items)} items"
+    note = f"{ROWS:,} rows x {len(catalog.builtin('checkin').answer_items)} items"
     return [
         Row("import: read (100k wide)", read_s, "s", "", note),
         Row("import: read+map+validate", checked_s, "s", ""),

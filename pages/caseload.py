@@ -5,24 +5,44 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from analytics import caseload
+from analytics.clinical.flags import KINDS
+from analytics.practice import therapists
+from analytics.views import caseload
 
 actor = ui.require_actor()
 st.title("📋 Caseload")
 
-left, right = st.columns([1, 2])
+left, middle, right = st.columns([2, 2, 2])
 statuses = left.multiselect(
     "Status",
-    ["active", "paused", "closed"],
+    list(caseload.STATUSES),
     default=["active", "paused"],
     format_func=str.capitalize,
 )
-search = right.text_input("Search case code", placeholder="e.g. D-004")
+search = middle.text_input("Search", placeholder="Case code or name")
+therapist_id = None
+if actor.sees_every_couple:
+    staff = ui.load(therapists.list_therapists)
+    names = dict(zip((int(i) for i in staff["id"]), staff["name"], strict=True))
+    therapist_id = right.selectbox(
+        "Therapist",
+        list(names),
+        index=None,
+        format_func=names.__getitem__,
+        placeholder="Every therapist",
+    )
 
-table = ui.load(caseload.caseload_table, actor, statuses=tuple(statuses), search=search)
+table = ui.load(
+    caseload.caseload_table,
+    actor,
+    as_of=ui.today(),
+    statuses=tuple(statuses),
+    search=search,
+    therapist_id=therapist_id,
+)
 
 if table.empty:
-    if search or set(statuses) != {"active", "paused"}:
+    if search or therapist_id is not None or set(statuses) != {"active", "paused"}:
         st.info("No couples match these filters.", icon="🔎")
     else:
         st.info(
@@ -33,58 +53,80 @@ if table.empty:
         )
     st.stop()
 
-flagged = int(table["safety"].sum())
-overdue = int(table["overdue"].sum())
+kinds = table["flag_kinds"]
+safety = sum("safety" in k for k in kinds)
+flagged = sum(bool(k) for k in kinds)
 m1, m2, m3 = st.columns(3)
 m1.metric("Couples shown", len(table))
-m2.metric("⚠️ Safety answers", flagged)
-m3.metric("⏰ Overdue check-ins", overdue)
-if flagged:
+m2.metric(f"{KINDS['safety'][0]} Safety answers to assess", safety)
+m3.metric("🚩 Couples with a flag", flagged)
+if safety:
     st.error(
-        f"{flagged} couple(s) gave a positive answer on the safety screen. "
-        "They are listed first; open the couple to see when and which item.",
+        f"{safety} couple(s) gave a positive answer on the safety screen that has not been "
+        "assessed yet. They are listed first; open the couple to see which question and when.",
         icon="⚠️",
     )
 
-scale = (0.0, 6.0)
+low = table["score_min"].min()
+high = table["score_max"].max()
+columns = ["case_code", "flags", "partner_a", "a_now", "a_trend", "partner_b", "b_now", "b_trend"]
+columns += ["last_checkin", "headline"]
+if actor.sees_every_couple:
+    columns.append("therapist")
+if set(statuses) != {"active"}:
+    columns.append("status")
 event = st.dataframe(
-    table.drop(columns=["couple_id", "safety", "overdue"]),
+    table[columns],
     hide_index=True,
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",
     key="caseload_table",
     column_config={
-        "case_code": st.column_config.TextColumn("Case", pinned=True),
-        "attention": st.column_config.TextColumn("Needs attention", width="medium"),
-        "therapist": "Therapist",
-        "status": "Status",
-        "partner_a": "Partner A",
-        "partner_b": "Partner B",
-        "a_latest": st.column_config.NumberColumn(
-            "A latest", format="%.1f", help="Global satisfaction, 0–6"
+        "case_code": st.column_config.TextColumn("Case", pinned=True, width=70),
+        "flags": st.column_config.TextColumn(
+            "Needs attention", width=190, help="Flags, most urgent first; reasons below."
         ),
-        "a_change": st.column_config.NumberColumn(
-            "A change", format="%+.1f", help="Since A's first check-in"
+        "partner_a": st.column_config.TextColumn("Partner A", width=110),
+        "a_now": st.column_config.TextColumn(
+            "A now (change)", width=165, help="Headline score, change since the first check-in"
         ),
-        "a_trend": st.column_config.LineChartColumn("A trend", y_min=scale[0], y_max=scale[1]),
-        "b_latest": st.column_config.NumberColumn(
-            "B latest", format="%.1f", help="Global satisfaction, 0–6"
+        "a_trend": st.column_config.LineChartColumn(
+            "A trend", width=80, y_min=float(low), y_max=float(high)
         ),
-        "b_change": st.column_config.NumberColumn(
-            "B change", format="%+.1f", help="Since B's first check-in"
+        "partner_b": st.column_config.TextColumn("Partner B", width=110),
+        "b_now": st.column_config.TextColumn(
+            "B now (change)", width=165, help="Headline score, change since the first check-in"
         ),
-        "b_trend": st.column_config.LineChartColumn("B trend", y_min=scale[0], y_max=scale[1]),
-        "weeks_in_therapy": st.column_config.NumberColumn("Weeks", format="%d"),
-        "last_checkin": st.column_config.DatetimeColumn("Last check-in", format="D MMM YYYY"),
-        "days_since_checkin": st.column_config.NumberColumn("Days since", format="%d"),
-        "repair_focus": st.column_config.CheckboxColumn("Repair"),
+        "b_trend": st.column_config.LineChartColumn(
+            "B trend", width=80, y_min=float(low), y_max=float(high)
+        ),
+        "last_checkin": st.column_config.TextColumn("Last check-in", width=100),
+        "headline": st.column_config.TextColumn("Headline score", width=150),
+        "therapist": st.column_config.TextColumn("Therapist", width=110),
+        "status": st.column_config.TextColumn("Status", width=70),
     },
 )
 st.caption(
-    "Scores are global satisfaction on the 0–6 check-in scale; higher is better. "
-    "Select a row to open the couple."
+    "Better and worse mean a change larger than measurement noise (reliable change, Jacobson & "
+    "Truax 1991); the couple page shows how each number is worked out. Select a row to open "
+    "the couple."
 )
+
+reasons = table[table["reasons"] != ""][["case_code", "flags", "reasons"]]
+if not reasons.empty:
+    st.subheader("Why these couples are flagged")
+    st.dataframe(
+        reasons.assign(reasons=reasons["reasons"].str.replace("\n", "  •  ", regex=False)),
+        hide_index=True,
+        width="stretch",
+        key="caseload_reasons",
+        column_config={
+            "case_code": st.column_config.TextColumn("Case", width=70),
+            "flags": st.column_config.TextColumn("Flags", width=190),
+            "reasons": st.column_config.TextColumn("Reasons", width="large"),
+        },
+    )
 
 
 def _open(couple_id: int) -> None:

@@ -1,14 +1,14 @@
-"""Couple: both partners' progress, safety first; sessions and case details."""
+"""Couple: safety first, then flags, both partners' change per scale with how it is worked out,
+their own words, sessions and case details."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import streamlit as st
 
 import ui
-from analytics import couple_view, couples, sessions
 from analytics.errors import CaseloadError
+from analytics.practice import couples, safety, sessions
+from analytics.views import couple as couple_view
 
 actor = ui.require_actor()
 
@@ -33,27 +33,56 @@ couple_id = int(
 st.query_params["couple"] = codes[couple_id]
 
 try:
-    view = ui.load(couple_view.couple_overview, actor, couple_id)
+    view = ui.load(couple_view.couple_overview, actor, couple_id, as_of=ui.today())
 except CaseloadError as exc:
     ui.show_error(exc)
     st.stop()
 couple = view.couple
 
-# Safety answers always come first on any view of this couple.
-if not view.safety.empty:
-    latest = view.safety.iloc[0]
+# Safety answers always come first on any view of this couple. The banner's words are ours; the
+# questions and answers (from instrument files) are shown as data, never as Markdown.
+waiting = view.unacknowledged_safety
+if not waiting.empty:
     st.error(
-        f"**Safety screen: {len(view.safety)} positive answer(s).** Most recent from partner "
-        f"{latest['label']} on {latest['completed_at']:%d %b %Y}: “{latest['item_text']}” "
-        f"({latest['item']}). Assess safety before any conjoint work.",
+        f"Safety screen: {len(waiting)} positive answer(s) not assessed yet. Assess safety "
+        "before any conjoint work, then record the assessment below.",
         icon="⚠️",
     )
+    st.dataframe(
+        waiting[["completed_at", "partner", "item_name", "answer"]],
+        hide_index=True,
+        width="stretch",
+        key="safety_waiting",
+        column_config={
+            "completed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY"),
+            "partner": st.column_config.TextColumn("Partner", width=70),
+            "item_name": "Question",
+            "answer": "Answer given",
+        },
+    )
+    with st.form("safety_assessed", clear_on_submit=True):
+        st.write("**Record that safety was assessed**")
+        c1, c2 = st.columns([1, 3])
+        assessed_on = c1.date_input("Assessed on", value=ui.today(), max_value=ui.today())
+        note = c2.text_input("Short note (how it was assessed, what was agreed)", max_chars=1000)
+        if st.form_submit_button("Record assessment", type="primary"):
+            with ui.guarded():
+                safety.record_assessment(
+                    ui.database(),
+                    actor,
+                    couple_id,
+                    note=note,
+                    assessed_on=assessed_on,
+                    today=ui.today(),
+                )
+                ui.changed()
+                ui.flash("Safety assessment recorded.")
 
-st.title(f"👫 {couple.case_code}")
+st.title(f"👫 {ui.escape_markdown(couple.case_code)}")
 ui.show_flash()
 a, b = couple.partners
 status = {"active": "🟢 Active", "paused": "⏸️ Paused", "closed": "⚪ Closed"}[couple.status]
-st.caption(
+st.text(
     f"{status} · therapist {couple.therapist} · since {couple.start_date:%d %b %Y}"
     + (
         f" · repair after betrayal (hurt partner: {couple.hurt_partner})"
@@ -61,25 +90,111 @@ st.caption(
         else ""
     )
 )
+st.text(f"Partner A: {a.name}    Partner B: {b.name}")
 
-cols = st.columns(2)
-for col, progress in zip(cols, view.progress, strict=True):
-    with col:
-        if progress.latest is None:
-            st.metric(f"{progress.name} ({progress.label})", "no check-ins")
-        else:
-            st.metric(
-                f"{progress.name} ({progress.label}) · global satisfaction",
-                f"{progress.latest:.1f} / 6",
-                delta=f"{progress.change:+.1f} since first check-in",
-                delta_color="normal",
-            )
-            st.caption(f"{progress.checkins} check-ins")
+if not view.flags.empty:
+    st.subheader("Needs attention")
+    st.dataframe(
+        view.flags[["flag", "reason"]],
+        hide_index=True,
+        width="stretch",
+        key="couple_flags",
+        column_config={
+            "flag": st.column_config.TextColumn("Flag", width=190),
+            "reason": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
 
-if view.scores.empty:
+if view.chart is None:
     st.info("No check-ins yet. Import this couple's responses on the **Import** page.", icon="📥")
 else:
+    st.dataframe(
+        view.progress.assign(
+            latest=[ui.number(v) for v in view.progress["latest"]],
+            change=[ui.number(v, "{:+.1f}") for v in view.progress["change"]],
+            band=view.progress["band"].fillna("—"),
+        ),
+        hide_index=True,
+        width="stretch",
+        key="couple_progress",
+        column_config={
+            "partner": st.column_config.TextColumn("Partner", width=70),
+            "name": "Name",
+            "latest": st.column_config.TextColumn("Latest"),
+            "change": st.column_config.TextColumn("Change since first"),
+            "checkins": st.column_config.NumberColumn("Check-ins", format="%d"),
+            "category": "Change",
+            "band": "Range",
+        },
+    )
     st.plotly_chart(view.chart, width="stretch", config={"displaylogo": False})
+
+    st.subheader("Every scale, both partners")
+    st.dataframe(
+        view.scales,
+        hide_index=True,
+        width="stretch",
+        key="couple_scales",
+        column_config={
+            "scale": st.column_config.TextColumn("Scale", pinned=True),
+            "a_baseline": "A first",
+            "a_latest": "A latest",
+            "a_change": "A change",
+            "a_beyond_noise": "A beyond noise?",
+            "a_category": "A result",
+            "b_baseline": "B first",
+            "b_latest": "B latest",
+            "b_change": "B change",
+            "b_beyond_noise": "B beyond noise?",
+            "b_category": "B result",
+            "gap": "Gap (latest week)",
+        },
+    )
+    with st.expander("How these numbers are worked out"):
+        st.markdown(couple_view.METHOD_NOTES)
+        st.dataframe(
+            view.methods,
+            hide_index=True,
+            width="stretch",
+            key="couple_methods",
+            column_config={
+                "scale": "Scale",
+                "smallest_reliable_change": "Smallest change beyond noise",
+                "reliable_change_from": "Worked out from",
+                "cutoff": "Cutoff",
+                "cutoff_from": "Cutoff from",
+                "source": "Source of the figures",
+            },
+        )
+
+if not view.texts.empty:
+    st.subheader("In their own words")
+    st.dataframe(
+        view.texts,
+        hide_index=True,
+        width="stretch",
+        key="couple_texts",
+        column_config={
+            "completed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY"),
+            "partner": st.column_config.TextColumn("Partner", width=70),
+            "question": "Question",
+            "answer": st.column_config.TextColumn("Answer", width="large"),
+        },
+    )
+
+if not view.assessments.empty:
+    with st.expander("Safety assessments recorded"):
+        st.dataframe(
+            view.assessments,
+            hide_index=True,
+            width="stretch",
+            key="couple_assessments",
+            column_config={
+                "assessed_on": st.column_config.DateColumn("Date", format="D MMM YYYY"),
+                "assessed_by": "By",
+                "note": "Note",
+            },
+        )
 
 tab_sessions, tab_details = st.tabs(["🗓️ Sessions", "✏️ Case details"])
 
@@ -87,14 +202,16 @@ with tab_sessions:
     with st.form("add_session", clear_on_submit=True):
         st.write("**Record a session**")
         c1, c2 = st.columns(2)
-        when = c1.date_input("Date", value=dt.date.today(), max_value=dt.date.today())
+        when = c1.date_input("Date", value=ui.today(), max_value=ui.today())
         attendance = c2.selectbox(
             "Who attended", list(sessions.ATTENDANCE), format_func=sessions.ATTENDANCE.__getitem__
         )
         note = st.text_area("Short note (optional)", max_chars=sessions.NOTE_LIMIT)
         if st.form_submit_button("Save session"):
             with ui.guarded():
-                sessions.add_session(ui.database(), actor, couple_id, when, attendance, note)
+                sessions.add_session(
+                    ui.database(), actor, couple_id, when, attendance, note, today=ui.today()
+                )
                 ui.changed()
                 ui.flash("Session saved.")
     if view.sessions.empty:
@@ -115,7 +232,7 @@ with tab_sessions:
 with tab_details:
     with st.form("edit_couple"):
         case_code = st.text_input("Case code", value=couple.case_code, max_chars=32)
-        therapist_id = ui.therapist_select(actor, couple.therapist_id)
+        therapist_id = ui.therapist_select(actor, couple.therapist_id) or couple.therapist_id
         entries = ui.partner_fields("", couple.partners)
         start = st.date_input("Start date", value=couple.start_date)
         repair = st.checkbox(
@@ -148,13 +265,13 @@ with tab_details:
     if couple.status == "closed":
         if st.button("Reopen this case", icon="↩️"):
             with ui.guarded():
-                couples.set_status(ui.database(), actor, couple_id, "active")
+                couples.set_status(ui.database(), actor, couple_id, "active", today=ui.today())
                 ui.changed()
                 ui.flash("Case reopened.")
     else:
         st.caption("Closing keeps every record; the couple only leaves the active caseload.")
         if st.button("Close this case", icon="📁"):
             with ui.guarded():
-                couples.set_status(ui.database(), actor, couple_id, "closed")
+                couples.set_status(ui.database(), actor, couple_id, "closed", today=ui.today())
                 ui.changed()
                 ui.flash("Case closed. It stays in the records and can be reopened.")

@@ -56,7 +56,7 @@ def read_upload(file_id: str, name: str, data: bytes) -> ParsedFile | None:
 def choose_mapping(parsed: ParsedFile) -> Mapping:
     """One selectbox per question column, starting from the profile or automatic matching."""
     start, _, profile_name = service.suggest_mapping(db, parsed)
-    labels = service.item_labels(start.instrument_code)
+    labels = service.item_labels(db, start.instrument_code)
     options = ["", *labels]
     chosen: dict[str, str] = {}
     with st.expander("Check which question each column holds", expanded=not profile_name):
@@ -109,7 +109,7 @@ def review_and_commit(parsed: ParsedFile) -> None:
     profile = st.text_input("Save this column mapping as a profile (optional)", max_chars=100)
     st.subheader("3. Preview")
     try:
-        preview = service.review(db, actor, parsed, mapping=mapping)
+        preview = service.review(db, actor, parsed, now=ui.now_utc(), mapping=mapping)
     except CaseloadError as exc:
         ui.show_error(exc)
         return

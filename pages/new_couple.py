@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 import ui
-from analytics import couples
+from analytics.practice import couples
 
 actor = ui.require_actor()
 st.title("➕ Add a couple")
@@ -20,7 +18,7 @@ with st.form("new_couple"):
     case_code = st.text_input("Case code", max_chars=32, placeholder="e.g. C-2026-014")
     therapist_id = ui.therapist_select(actor, actor.id)
     entries = ui.partner_fields("new_")
-    start = st.date_input("Start date", value=dt.date.today())
+    start = st.date_input("Start date", value=ui.today())
     repair = st.checkbox("Repair after a betrayal is part of the work")
     submitted = st.form_submit_button("Add couple", type="primary")
 

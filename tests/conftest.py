@@ -1,22 +1,37 @@
-"""Shared fixtures: every test gets its own temporary database; the real one is never opened."""
+"""Shared fixtures: every test gets its own temporary database and instruments folder; the real
+ones under data/ are never opened."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from analytics.couples import PartnerInput, add_couple
-from analytics.db import Database
-from analytics.storage import ENV_VAR, open_database
-from analytics.therapists import Actor, add_therapist
+from analytics.practice.access import Actor
+from analytics.practice.couples import PartnerInput, add_couple
+from analytics.practice.opening import open_practice
+from analytics.practice.therapists import add_therapist
+from analytics.store.db import Database
+from analytics.store.paths import ENV_VAR, INSTRUMENTS_ENV_VAR
+
+START = dt.date(2026, 1, 5)
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's own database and settings out of every test."""
+    """Keep the developer's own database, instrument files and settings out of every test."""
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "default-should-not-be-used.duckdb"))
+    folder = tmp_path / "instruments"
+    folder.mkdir()
+    monkeypatch.setenv(INSTRUMENTS_ENV_VAR, str(folder))
+
+
+@pytest.fixture
+def instruments_dir(tmp_path: Path) -> Path:
+    """The test's own (initially empty) instruments folder."""
+    return tmp_path / "instruments"
 
 
 @pytest.fixture
@@ -26,7 +41,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(db_path: Path) -> Iterator[Database]:
-    database = open_database(db_path)
+    database = open_practice(db_path)
     yield database
     database.close()
 
@@ -50,6 +65,7 @@ def couple(db: Database, therapist: Actor) -> int:
         "D-001",
         PartnerInput("Ann", "d001.a@example.org"),
         PartnerInput("Bo", "d001.b@example.org"),
+        start_date=START,
     )
 
 

@@ -1,19 +1,26 @@
-"""Small builders for test data that bypass the importer (tests of the importer use files)."""
+"""Small builders for test data that bypass the importer (tests of the importer use files).
+Responses go through the one writer (analytics.practice.responses.write), like every other
+stored response."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from analytics import instruments
-from analytics.couples import PartnerInput, add_couple
-from analytics.db import Database
-from analytics.responses import natural_key
-from analytics.therapists import Actor
+import pandas as pd
+
+from analytics.instruments import lookup
+from analytics.practice.access import Actor
+from analytics.practice.couples import PartnerInput, add_couple
+from analytics.practice.responses import write
+from analytics.store.db import Database
+
+START = dt.date(2026, 1, 5)
 
 
 def couple(db: Database, actor: Actor, code: str, **kwargs: object) -> int:
     """A couple whose partners have emails derived from the case code."""
     slug = code.lower().replace("-", "")
+    kwargs.setdefault("start_date", START)
     return add_couple(
         db,
         actor,
@@ -22,6 +29,43 @@ def couple(db: Database, actor: Actor, code: str, **kwargs: object) -> int:
         PartnerInput(f"{code} Beta", f"{slug}.b@example.org"),
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def partner_id(db: Database, couple_id: int, label: str) -> int:
+    """The id of partner A or B of a couple."""
+    value = db.query_value(
+        "SELECT id FROM partners WHERE couple_id = ? AND label = ?", [couple_id, label]
+    )
+    assert value is not None
+    return int(value)
+
+
+def answers(
+    db: Database,
+    couple_id: int,
+    label: str,
+    when: dt.datetime,
+    values: dict[str, float],
+    *,
+    instrument: str = "checkin",
+    texts: dict[str, str] | None = None,
+) -> int:
+    """Store one answer sheet with exactly these answers (item code -> value); returns the
+    response id."""
+    version = lookup.version_id(db, instrument)
+    with db.transaction() as cur:
+        stored = write(
+            cur,
+            instrument_id=version,
+            instrument_code=instrument,
+            sheets=pd.DataFrame(
+                {"partner_id": [partner_id(db, couple_id, label)], "completed_at": [when]}
+            ),
+            answers=pd.DataFrame([values], columns=list(values), dtype="float64"),
+            texts=pd.DataFrame([texts or {}], dtype="string"),
+        )
+    assert len(stored) == 1, "that partner already has a response at that time"
+    return int(stored["response_id"].iloc[0])
 
 
 def checkin(
@@ -33,36 +77,20 @@ def checkin(
     *,
     safety: int = 0,
     skip: tuple[str, ...] = (),
+    texts: dict[str, str] | None = None,
 ) -> int:
-    """Store one check-in whose every non-safety construct scores `level` (raw answers are
-    reverse-keyed where the item is), safety items all `safety`. Returns the response id."""
-    ins = instruments.default()
-    ids = instruments.item_ids(db, ins.code)
-    with db.transaction() as cur:
-        row = cur.execute(
-            "SELECT id FROM partners WHERE couple_id = ? AND label = ?", [couple_id, label]
-        ).fetchone()
-        assert row is not None
-        partner_id = int(row[0])
-        new = cur.execute(
-            "INSERT INTO responses (partner_id, instrument_id, completed_at, natural_key)"
-            " VALUES (?, ?, ?, ?) RETURNING id",
-            [
-                partner_id,
-                instruments.instrument_id(db, ins.code),
-                when,
-                natural_key(partner_id, ins.code, when),
-            ],
-        ).fetchone()
-        assert new is not None
-        for item in ins.items:
-            if item.code in skip:
-                continue
-            if item.is_safety:
-                value = safety
-            elif item.reverse:
-                value = int(ins.scale_min + ins.scale_max) - level
-            else:
-                value = level
-            cur.execute("INSERT INTO answers VALUES (?, ?, ?)", [new[0], ids[item.code], value])
-    return int(new[0])
+    """Store one check-in whose every scale scores `level` (raw answers are reverse-keyed where
+    the item is), every safety item answered `safety` (0 "Never", 1 "Once", 2 "More than
+    once"). Returns the response id."""
+    ins = lookup.get(db, "checkin")
+    values: dict[str, float] = {}
+    for item in ins.answer_items:
+        if item.code in skip:
+            continue
+        if item.kind == "safety":
+            values[item.code] = safety
+        elif item.reverse:
+            values[item.code] = item.min + item.max - level
+        else:
+            values[item.code] = level
+    return answers(db, couple_id, label, when, values, texts=texts)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from analytics import caseload, scoring
-from analytics.db import Database
-from analytics.therapists import Actor, add_therapist
+from analytics.clinical import scores as scoring
+from analytics.practice.therapists import Actor, add_therapist
+from analytics.store.db import Database
+from analytics.views import caseload
 from tests import factories
 
 MON = dt.datetime(2026, 3, 2, 19, 0)
@@ -69,7 +70,7 @@ def test_filters_and_isolation(db: Database, therapist: Actor, supervisor: Actor
     factories.couple(db, therapist, "C-1")
     closed = factories.couple(db, therapist, "C-2")
     factories.couple(db, other, "X-9")
-    from analytics.couples import set_status
+    from analytics.practice.couples import set_status
 
     set_status(db, therapist, closed, "closed")
     assert caseload.caseload_table(db, therapist)["case_code"].tolist() == ["C-1"]

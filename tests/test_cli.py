@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from analytics.cli import main
+from analytics.cli.main import main
 
 ROOT = Path(__file__).parents[1]
 

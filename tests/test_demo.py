@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import instruments
-from analytics.db import Database
-from analytics.demo import build_demo, case_code, partner_email
-from analytics.demo_trajectories import FIRST_NAMES, SURNAMES
+from analytics.demo.build import build_demo, case_code, partner_email
+from analytics.demo.trajectories import FIRST_NAMES, SURNAMES
 from analytics.errors import CaseloadError
-from analytics.responses import natural_key
-from analytics.storage import open_database
-from analytics.therapists import add_therapist
+from analytics.instruments import definitions as instruments
+from analytics.practice.opening import open_database
+from analytics.practice.responses import natural_key
+from analytics.practice.therapists import add_therapist
+from analytics.store.db import Database
 
 AS_OF = dt.date(2026, 11, 20)
 MIDNIGHT = dt.datetime(2026, 11, 20)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from analytics import instruments
-from analytics.cli import main
-from analytics.db import Database
+from analytics.cli.main import main
 from analytics.importing import service
 from analytics.importing.mapping import Mapping
-from analytics.therapists import Actor, add_therapist
+from analytics.instruments import definitions as instruments
+from analytics.practice.therapists import Actor, add_therapist
+from analytics.store.db import Database
 
 CODES = [item.code for item in instruments.default().items]
 KEYS = {"source", "accepted", "rejected", "duplicates", "unmatched", "batch_id", "errors"}

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.db import Database
-from analytics.demo import build_demo
+from analytics.cli.import_cmd import PRACTICE
+from analytics.demo.build import build_demo
 from analytics.errors import CaseloadError
 from analytics.importing import parsed, service
-from analytics.importing.cli import PRACTICE
 from analytics.importing.parsed import ParsedFile
 from analytics.importing.readers import read_export
-from analytics.storage import open_database
+from analytics.practice.opening import open_database
+from analytics.store.db import Database
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_BYTES = {p.name: p.read_bytes() for p in sorted(SAMPLES.glob("*.csv"))} | {

@@ -12,9 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
-from analytics import instruments
-from analytics.db import Database
-from analytics.therapists import Actor
+from analytics.instruments import definitions as instruments
+from analytics.practice.therapists import Actor
+from analytics.store.db import Database
 
 ROOT = Path(__file__).parents[1]
 PAGE = "pages/import_responses.py"

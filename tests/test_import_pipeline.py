@@ -14,9 +14,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics import audit, instruments
-from analytics.couples import PartnerInput, add_couple
-from analytics.db import Database
 from analytics.errors import CaseloadError
 from analytics.importing import commit as commit_module
 from analytics.importing import service, unmatched
@@ -32,7 +29,11 @@ from analytics.importing.parsed import (
     ParsedFile,
     RowIssue,
 )
-from analytics.therapists import Actor, add_therapist
+from analytics.instruments import definitions as instruments
+from analytics.practice import audit
+from analytics.practice.couples import PartnerInput, add_couple
+from analytics.practice.therapists import Actor, add_therapist
+from analytics.store.db import Database
 
 INS = instruments.default()
 CODES = [item.code for item in INS.items]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.cli import main
+from analytics.cli.import_cmd import PRACTICE
+from analytics.cli.main import main
 from analytics.importing import service
-from analytics.importing.cli import PRACTICE
 from analytics.importing.parsed import SOURCES
-from analytics.storage import open_database
+from analytics.practice.opening import open_database
 
 SAMPLES = sorted(
     p

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import couples
-from analytics.db import Database
-from analytics.therapists import Actor
+from analytics.practice import couples
+from analytics.practice.therapists import Actor
+from analytics.store.db import Database
 from tests import factories
 
 ROOT = Path(__file__).parents[1]
@@ -186,8 +186,8 @@ def test_add_couple_form_refuses_missing_partner(db: Database, therapist: Actor)
 
 
 def test_caseload_on_the_demo_practice(db: Database) -> None:
-    from analytics.demo import build_demo
-    from analytics.therapists import get_actor
+    from analytics.demo.build import build_demo
+    from analytics.practice.therapists import get_actor
 
     build_demo(db, as_of=dt.date.today())
     supervisor = get_actor(db, "Morgan Demo")

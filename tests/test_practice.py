@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from analytics import audit, couples, sessions
-from analytics.couples import PartnerInput, add_couple
-from analytics.db import Database
 from analytics.errors import CaseloadError
-from analytics.therapists import Actor, add_therapist
+from analytics.practice import audit, couples, sessions
+from analytics.practice.couples import PartnerInput, add_couple
+from analytics.practice.therapists import Actor, add_therapist
+from analytics.store.db import Database
 from tests import factories
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import migrate
-from analytics.db import Database
 from analytics.errors import CaseloadError
-from analytics.storage import DEFAULT_PATH, ENV_VAR, open_database, resolve_path
+from analytics.practice.opening import DEFAULT_PATH, ENV_VAR, open_database, resolve_path
+from analytics.store import migrate
+from analytics.store.db import Database
 
 
 def test_fresh_database_gets_every_migration(db_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_second_writer_process_gets_a_clear_message(db: Database, db_path: Path)
     import sys
 
     code = (
-        "import sys\nfrom analytics.db import Database\n"
+        "import sys\nfrom analytics.store.db import Database\n"
         "from analytics.errors import CaseloadError\n"
         f"try:\n    Database({str(db_path)!r}).query_value('SELECT 1')\n"
         "except CaseloadError as e:\n    print(e.message); sys.exit(3)\n"

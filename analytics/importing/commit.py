@@ -7,20 +7,19 @@ commit (another import in between) are skipped and counted as duplicates, never 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
-import numpy as np
-import pandas as pd
 
-from analytics import audit, instruments
-from analytics.db import Database
 from analytics.importing import profiles
 from analytics.importing.mapping import Mapping
 from analytics.importing.parsed import ROW, ParsedFile
 from analytics.importing.validate import Validation
-from analytics.therapists import Actor
+from analytics.practice import audit, responses
+from analytics.practice.access import Actor
+from analytics.store.db import Database
 
 Progress = Callable[[float], None]
 
@@ -51,7 +50,7 @@ def _insert_batch(
             parsed.checksum,
             parsed.source,
             profile_id,
-            profiles.actor_ref(actor),
+            actor.id,
             rows_total,
         ],
     ).fetchone()
@@ -64,82 +63,35 @@ def _count(cur: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def _insert_responses(
-    cur: duckdb.DuckDBPyConnection, batch_id: int, instrument_id: int, matched: pd.DataFrame
-) -> pd.DataFrame:
-    """Insert the responses not stored yet; returns those rows with their new `response_id`.
-
-    Ids are drawn from the sequence up front so that answers need no join on the natural key.
-    """
-    if matched.empty:
-        return matched.assign(response_id=pd.Series(dtype="int64"))
-    cur.register("import_keys", matched[["natural_key"]])
-    stored = cur.execute(
-        "SELECT natural_key FROM responses"
-        " WHERE natural_key IN (SELECT natural_key FROM import_keys)"
-    ).df()["natural_key"]
-    cur.unregister("import_keys")
-    fresh = matched[~matched["natural_key"].isin(stored)]
-    ids = cur.execute(
-        "SELECT nextval('seq_responses') AS id FROM range(?)", [len(fresh)]
-    ).fetchnumpy()["id"]
-    fresh = fresh.assign(response_id=np.asarray(ids, dtype="int64"))
-    cur.register(
-        "import_matched",
-        fresh[["response_id", "partner_id", "completed_at", "source_response_id", "natural_key"]],
-    )
-    cur.execute(
-        "INSERT INTO responses (id, partner_id, instrument_id, completed_at, batch_id,"
-        " source_response_id, natural_key)"
-        " SELECT m.response_id, m.partner_id, ?, m.completed_at, ?, m.source_response_id,"
-        " m.natural_key FROM import_matched m",
-        [instrument_id, batch_id],
-    )
-    cur.unregister("import_matched")
-    return fresh
-
-
-def _insert_answers(
-    cur: duckdb.DuckDBPyConnection,
-    instrument_id: int,
-    stored: pd.DataFrame,
-    item_codes: list[str],
-) -> None:
-    if stored.empty or not item_codes:
-        return
-    cur.register("import_values", stored[["response_id", *item_codes]])
-    cur.execute(
-        "INSERT INTO answers (response_id, item_id, value)"
-        " SELECT u.response_id, i.id, u.value FROM (UNPIVOT import_values"
-        "   ON COLUMNS(* EXCLUDE (response_id)) INTO NAME item_code VALUE value) u"
-        " JOIN items i ON i.instrument_id = ? AND i.code = u.item_code",
-        [instrument_id],
-    )
-    cur.unregister("import_values")
-
-
-def _insert_unmatched(
-    cur: duckdb.DuckDBPyConnection,
-    batch_id: int,
-    instrument_id: int,
-    unmatched: pd.DataFrame,
-    item_codes: list[str],
-) -> int:
-    if unmatched.empty or not item_codes:  # without items no row passes validation anyway
+def _insert_unmatched(cur: duckdb.DuckDBPyConnection, batch_id: int, validation: Validation) -> int:
+    """Queue the rows whose respondent matched no partner, answers and free text included."""
+    unmatched, codes = validation.unmatched, validation.item_codes
+    if unmatched.empty or not codes:  # without items no row passes validation anyway
         return 0
-    cur.register("import_unmatched", unmatched[[ROW, "respondent", "completed_at", *item_codes]])
+    texts = validation.unmatched_texts.astype("object")
+    frame = unmatched[[ROW, "respondent", "completed_at", *codes]].assign(
+        _texts=[
+            json.dumps({k: v for k, v in row.items() if isinstance(v, str)}, sort_keys=True)
+            for row in texts.to_dict("records")
+        ]
+        if len(texts.columns)
+        else None
+    )
+    cur.register("import_unmatched", frame)
     cur.execute(
         "INSERT INTO unmatched_responses (batch_id, row_number, respondent, instrument_id,"
-        " completed_at, answers)"
-        " SELECT ?, w._row, w.respondent, ?, w.completed_at, coalesce(j.answers, '{}')"
+        " completed_at, answers, texts)"
+        " SELECT ?, w._row, w.respondent, ?, w.completed_at, coalesce(j.answers, '{}'),"
+        " CAST(w._texts AS JSON)"
         " FROM import_unmatched w LEFT JOIN"
         " (SELECT _row, json_group_object(item_code, value)::VARCHAR AS answers FROM (UNPIVOT"
-        "   import_unmatched ON COLUMNS(* EXCLUDE (_row, respondent, completed_at))"
+        "   (SELECT * EXCLUDE (_texts) FROM import_unmatched)"
+        "   ON COLUMNS(* EXCLUDE (_row, respondent, completed_at))"
         "   INTO NAME item_code VALUE value) GROUP BY _row) j ON j._row = w._row"
         " WHERE NOT EXISTS (SELECT 1 FROM unmatched_responses u WHERE u.instrument_id = ?"
         " AND u.completed_at = w.completed_at AND u.respondent IS NOT DISTINCT FROM w.respondent)"
         " ORDER BY w._row",
-        [batch_id, instrument_id, instrument_id],
+        [batch_id, validation.instrument_id, validation.instrument_id],
     )
     inserted = _count(cur)
     cur.unregister("import_unmatched")
@@ -159,9 +111,8 @@ def commit(
 ) -> Committed:
     """Store the accepted and unmatched rows of one checked file; returns what was stored."""
     report = progress or (lambda _fraction: None)
-    instrument_id = instruments.instrument_id(db, validation.instrument.code)
-    codes = validation.item_codes
     rejected = len(validation.rejected)
+    matched = validation.matched
     with db.transaction() as cur:
         if save_profile_as:
             profile_id = profiles.save(
@@ -174,12 +125,18 @@ def commit(
             )
         batch_id = _insert_batch(cur, actor, parsed, profile_id, validation.rows_total)
         report(0.1)
-        stored = _insert_responses(cur, batch_id, instrument_id, validation.matched)
+        stored = responses.write(
+            cur,
+            instrument_id=validation.instrument_id,
+            instrument_code=validation.instrument.code,
+            sheets=matched[["partner_id", "completed_at", "source_response_id"]],
+            answers=matched[validation.item_codes],
+            texts=validation.matched_texts,
+            batch_id=batch_id,
+        )
         accepted = len(stored)
-        report(0.3)
-        _insert_answers(cur, instrument_id, stored, codes)
         report(0.8)
-        queued = _insert_unmatched(cur, batch_id, instrument_id, validation.unmatched, codes)
+        queued = _insert_unmatched(cur, batch_id, validation)
         late = len(validation.matched) - accepted + len(validation.unmatched) - queued
         duplicates = validation.duplicates + late
         cur.execute(
@@ -187,13 +144,14 @@ def commit(
             " WHERE id = ?",
             [accepted, rejected, duplicates, queued, batch_id],
         )
+        landed = matched.loc[stored.index]
         couples = sorted(
-            set(zip(stored["couple_id"].astype(int), stored["case_code"].astype(str), strict=True)),
+            set(zip(landed["couple_id"].astype(int), landed["case_code"].astype(str), strict=True)),
             key=lambda pair: pair[1],
         )
         audit.record(
             cur,
-            actor_id=profiles.actor_ref(actor),
+            actor_id=actor.id,
             action="import",
             entity="import_batch",
             entity_id=batch_id,

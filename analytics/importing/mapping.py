@@ -12,15 +12,15 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from analytics import instruments
 from analytics.errors import CaseloadError
 from analytics.importing.parsed import ParsedFile
-from analytics.instruments import Instrument
+from analytics.instruments.model import Instrument
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "´": "'"})
 # "1.", "3)", "Q3 -", "Question 12:", "2a." -- a bare leading number needs a separator after it.
@@ -81,8 +81,11 @@ class Mapping:
 
 
 def _code_match(header: str, codes: dict[str, str]) -> str | None:
-    """The single item code written as a token of the header, if any."""
-    tokens = {t for t in re.split(r"[^A-Z0-9]+", header.upper()) if t}
+    """The single item code written as a token of the header, if any. Codes may hold "_"
+    (CSI4_1), so both "_"-joined and "_"-split tokens count ("Q_SAT1" -> SAT1)."""
+    upper = header.upper()
+    tokens = {t for t in re.split(r"[^A-Z0-9]+", upper) if t}
+    tokens |= {t for t in re.split(r"[^A-Z0-9_]+", upper) if t}
     found = {codes[t] for t in tokens if t in codes}
     return found.pop() if len(found) == 1 else None
 
@@ -103,14 +106,18 @@ def _text_match(header: str, texts: dict[str, str]) -> str | None:
     return contained[0][1]
 
 
-def auto_map(parsed: ParsedFile, instrument: Instrument | None = None) -> Mapping:
-    """Match every question column to an item; when no instrument is given, the built-in one
-    that matches the most columns is chosen."""
-    if instrument is None:
-        candidates = [auto_map(parsed, ins) for ins in instruments.builtin()]
-        return max(candidates, key=lambda m: len(m.columns))
+def auto_map(parsed: ParsedFile, candidates: Sequence[Instrument]) -> Mapping:
+    """Match every question column to an item of the candidate instrument that matches the
+    most columns (the first on a tie)."""
+    mappings = [_map_to(parsed, instrument) for instrument in candidates]
+    if not mappings:
+        raise CaseloadError("No instrument is available to import into.")
+    return max(mappings, key=lambda m: len(m.columns))
+
+
+def _map_to(parsed: ParsedFile, instrument: Instrument) -> Mapping:
     codes = {item.code.upper(): item.code for item in instrument.items}
-    texts = {normalise_text(item.text): item.code for item in instrument.items}
+    texts = {normalise_text(item.text): item.code for item in instrument.items if item.text}
     columns: dict[str, str] = {}
     ignored: list[str] = []
     notes: list[str] = []
@@ -126,9 +133,10 @@ def auto_map(parsed: ParsedFile, instrument: Instrument | None = None) -> Mappin
     return Mapping(instrument.code, columns, tuple(ignored), tuple(notes))
 
 
-def check_mapping(mapping: Mapping, parsed: ParsedFile) -> Instrument:
+def check_mapping(mapping: Mapping, parsed: ParsedFile, instrument: Instrument) -> None:
     """Refuse a mapping that names unknown columns or items, or maps one item twice."""
-    instrument = instruments.get(mapping.instrument_code)
+    if mapping.instrument_code != instrument.code:
+        raise CaseloadError("The mapping is for a different instrument.")
     known = {item.code for item in instrument.items}
     present = set(parsed.question_columns)
     if any(column not in present for column in mapping.columns):
@@ -140,7 +148,6 @@ def check_mapping(mapping: Mapping, parsed: ParsedFile) -> Instrument:
         if code in seen:
             raise CaseloadError(f"Two columns are mapped to item {code}; choose one.")
         seen.add(code)
-    return instrument
 
 
 def unmapped_items(mapping: Mapping, instrument: Instrument) -> list[str]:
@@ -152,63 +159,63 @@ def unmapped_items(mapping: Mapping, instrument: Instrument) -> list[str]:
 def mapping_problems(mapping: Mapping, instrument: Instrument) -> list[str]:
     """Why no row of the file could be imported with this mapping (empty when it can).
 
-    Required: every safety item (a missing safety question would hide a flag), enough
-    non-safety items for the missing-data rule, and the minimum of each required construct.
+    Required: every safety item (a missing safety question would hide a flag) and enough of
+    the headline scale's items for its missing-data rule. Other scales are scored where a row
+    answers enough of them.
     """
     mapped = set(mapping.columns.values())
     problems: list[str] = []
-    safety = [i.code for i in instrument.items if i.is_safety and i.code not in mapped]
+    safety = [i.code for i in instrument.safety_items if i.code not in mapped]
     if safety:
         problems.append(f"The safety questions {', '.join(safety)} are not in the file.")
-    scored = [i for i in instrument.items if not i.is_safety]
-    have = sum(1 for i in scored if i.code in mapped)
-    need = math.ceil(instrument.min_fraction_answered * len(scored) - 1e-9)
-    if have < need:
-        problems.append(
-            f"Only {have} of the {len(scored)} scored questions are in the file; "
-            f"at least {need} are needed."
-        )
-    for code in instrument.required_constructs:
-        construct = instrument.construct(code)
-        items = instrument.items_of(code)
-        if sum(1 for i in items if i.code in mapped) < construct.min_items:
-            missing = ", ".join(i.code for i in items if i.code not in mapped)
-            problems.append(f"The {construct.label} questions {missing} are not in the file.")
+    headline = instrument.scale(instrument.headline)
+    items = instrument.items_of(headline.code)
+    if sum(1 for i in items if i.code in mapped) < headline.needed():
+        missing = ", ".join(i.code for i in items if i.code not in mapped)
+        problems.append(f"The {headline.label} questions {missing} are not in the file.")
     return problems
 
 
 @dataclass(frozen=True)
 class Answers:
-    """Answer values per item code (NaN when blank or unusable) and per-item problem masks."""
+    """Answer values per item code (NaN when blank or unusable), per-item problem masks, and
+    free-text answers per text item code (NA when blank)."""
 
     values: pd.DataFrame
     invalid: pd.DataFrame
     out_of_range: pd.DataFrame
+    texts: pd.DataFrame
 
 
 def convert_answers(frame: pd.DataFrame, mapping: Mapping, instrument: Instrument) -> Answers:
-    """Turn answer text into numbers through the instrument's scale.
+    """Turn answer text into numbers through each item's own response format.
 
-    Labels ("Strongly agree", any case or spacing) and numbers ("5", "5.0", "5,0") are accepted.
-    Each column is factorised first, so Python only ever looks at its distinct values.
+    Labels ("Strongly agree", "Once"; any case or spacing) and numbers ("5", "5.0", "5,0") are
+    accepted. Each column is factorised first, so Python only ever looks at its distinct values.
+    Free-text items are kept as written (stripped), never interpreted.
     """
-    lookup = {
-        _normalise_label(label): instrument.scale_min + i
-        for i, label in enumerate(instrument.labels)
-    }
     items = {item.code: item for item in instrument.items}
     values: dict[str, np.ndarray] = {}
     invalid: dict[str, np.ndarray] = {}
     out: dict[str, np.ndarray] = {}
+    texts: dict[str, pd.Series] = {}
     for column, code in mapping.columns.items():
+        item = items[code]
+        if item.format is None:
+            words = frame[column].astype("string").str.strip()
+            texts[code] = words.mask(words == "")
+            continue
+        lookup = {
+            _normalise_label(label): item.format.min + i
+            for i, label in enumerate(item.format.labels)
+        }
         codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
         decoded = np.full(len(uniques) + 1, np.nan)  # the extra slot is for blanks (code -1)
         bad = np.zeros(len(uniques) + 1, dtype=bool)
         for k, raw in enumerate(uniques):
             decoded[k], bad[k] = _decode(str(raw), lookup)
         number = decoded[codes]
-        item = items[code]
-        outside = ~np.isnan(number) & ((number < item.min_value) | (number > item.max_value))
+        outside = ~np.isnan(number) & ((number < item.min) | (number > item.max))
         number[outside] = np.nan
         values[code], invalid[code], out[code] = number, bad[codes], outside
     index = frame.index
@@ -216,6 +223,7 @@ def convert_answers(frame: pd.DataFrame, mapping: Mapping, instrument: Instrumen
         pd.DataFrame(values, index=index, dtype="float64"),
         pd.DataFrame(invalid, index=index, dtype="bool"),
         pd.DataFrame(out, index=index, dtype="bool"),
+        pd.DataFrame(texts, index=index, dtype="string"),
     )
 
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from analytics import audit
-from analytics.db import Database
 from analytics.errors import CaseloadError
 from analytics.importing.mapping import Mapping
-from analytics.therapists import Actor
+from analytics.practice import audit
+from analytics.practice.access import Actor
+from analytics.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,6 @@ class Profile:
 
 
 _COLUMNS = "id, name, header_signature, source, mapping"
-
-
-def actor_ref(actor: Actor) -> int | None:
-    """The therapist id to record, or None for the command line (which acts as the practice)."""
-    return actor.id if actor.id > 0 else None
 
 
 def _profile(row: tuple[object, ...] | None) -> Profile | None:
@@ -101,7 +96,7 @@ def save(
                 source,
                 mapping.instrument_code,
                 mapping.to_json(),
-                actor_ref(actor),
+                actor.id,
             ],
         ).fetchone()
         action = "create"
@@ -115,6 +110,6 @@ def save(
     assert row is not None
     profile_id = int(row[0])
     audit.record(
-        cur, actor_id=actor_ref(actor), action=action, entity="import_profile", entity_id=profile_id
+        cur, actor_id=actor.id, action=action, entity="import_profile", entity_id=profile_id
     )
     return profile_id

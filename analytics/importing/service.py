@@ -4,14 +4,13 @@ read -> map -> check (`prepare`, writes nothing) -> store (`commit_import`, one 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analytics import instruments
-from analytics.db import Database
 from analytics.errors import CaseloadError
 from analytics.importing import commit, profiles
 from analytics.importing.mapping import Mapping, auto_map, mapping_problems, unmapped_items
@@ -25,8 +24,10 @@ from analytics.importing.unmatched import (
     pending_choices,
 )
 from analytics.importing.validate import Validation, validate
-from analytics.instruments import Instrument
-from analytics.therapists import Actor
+from analytics.instruments import lookup
+from analytics.instruments.model import Instrument
+from analytics.practice.access import Actor
+from analytics.store.db import Database
 
 __all__ = [
     "ImportPreview",
@@ -147,12 +148,12 @@ def suggest_mapping(
     )
     if saved is not None:
         return saved.mapping.for_file(parsed), saved.id, saved.name
-    return auto_map(parsed), None, None
+    return auto_map(parsed, lookup.current(db)), None, None
 
 
-def item_labels(instrument_code: str) -> dict[str, str]:
-    """Item code -> "CODE · wording", for choosing the item a column answers."""
-    return {i.code: f"{i.code} · {i.text}" for i in instruments.get(instrument_code).items}
+def item_labels(db: Database, instrument_code: str) -> dict[str, str]:
+    """Item code -> "CODE · wording" (or short label), for choosing the item a column answers."""
+    return {i.code: f"{i.code} · {i.name}" for i in lookup.get(db, instrument_code).items}
 
 
 def review(
@@ -160,19 +161,21 @@ def review(
     actor: Actor,
     parsed: ParsedFile,
     *,
+    now: dt.datetime,
     profile: str | None = None,
     mapping: Mapping | None = None,
 ) -> ImportPreview:
     """Map (an explicit mapping, a named profile, the profile saved for these headers, or
-    automatically) and check every row of an already-read file. Writes nothing."""
+    automatically) and check every row of an already-read file against the clock time `now`
+    (naive UTC). Writes nothing."""
     chosen, profile_id, profile_name = suggest_mapping(db, parsed, profile=profile)
     if mapping is not None and mapping != chosen:
         chosen, profile_id, profile_name = mapping, None, None
-    instrument = instruments.get(chosen.instrument_code)
+    instrument = lookup.get(db, chosen.instrument_code)
     problems = mapping_problems(chosen, instrument)
     if not problems and len(parsed.frame) == 0:
         problems = ["The file has no responses in it."]
-    checked = None if problems else validate(db, actor, parsed, chosen)
+    checked = None if problems else validate(db, actor, parsed, chosen, now=now)
     return ImportPreview(
         parsed,
         chosen,
@@ -205,13 +208,14 @@ def prepare(
     file_name: str,
     data: bytes,
     *,
+    now: dt.datetime,
     profile: str | None = None,
     mapping: Mapping | None = None,
     max_bytes: int | None = None,
 ) -> ImportPreview:
     """Read, map and check an uploaded export. Writes nothing."""
     parsed = read(file_name, data, max_bytes=max_bytes)
-    return review(db, actor, parsed, profile=profile, mapping=mapping)
+    return review(db, actor, parsed, now=now, profile=profile, mapping=mapping)
 
 
 def commit_import(

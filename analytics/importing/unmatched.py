@@ -6,19 +6,18 @@ A therapist sees the rows of the imports they ran; a supervisor sees every pendi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass
 
 import pandas as pd
 
-from analytics import audit
-from analytics.couples import access_params
-from analytics.db import Database
 from analytics.errors import CaseloadError
-from analytics.importing.profiles import actor_ref
 from analytics.importing.validate import answer_reasons
-from analytics.instruments import get as get_instrument
-from analytics.responses import natural_key
-from analytics.therapists import Actor
+from analytics.instruments import lookup
+from analytics.practice import access, audit, responses
+from analytics.practice.access import Actor
+from analytics.store.db import Database
 
 NOT_QUEUED = "That response is not waiting in your unmatched queue."
 
@@ -31,7 +30,7 @@ def list_pending(db: Database, actor: Actor) -> pd.DataFrame:
         " FROM unmatched_responses u JOIN import_batches b ON b.id = u.batch_id"
         " WHERE u.status = 'pending' AND (? OR b.imported_by = ?)"
         " ORDER BY u.completed_at, u.id",
-        [actor.is_supervisor, actor.id],
+        [actor.sees_every_couple, actor.id],
     )
 
 
@@ -40,8 +39,9 @@ def assignable_partners(db: Database, actor: Actor) -> pd.DataFrame:
     return db.query_df(
         "SELECT p.id AS partner_id, c.case_code, p.label, p.display_name"
         " FROM partners p JOIN couples c ON c.id = p.couple_id"
-        " WHERE (? OR c.therapist_id = ?) AND c.status <> 'closed' ORDER BY c.case_code, p.label",
-        access_params(actor),
+        " JOIN visible_couples(?, ?) v ON v.couple_id = c.id"
+        " WHERE c.status <> 'closed' ORDER BY c.case_code, p.label",
+        access.params(actor),
     )
 
 
@@ -63,18 +63,32 @@ def partner_choices(db: Database, actor: Actor) -> dict[int, str]:
     }
 
 
-def _pending(db: Database, actor: Actor, unmatched_id: int) -> tuple[int, str, object, str]:
+@dataclass(frozen=True)
+class _Queued:
+    batch_id: int
+    instrument_id: int
+    completed_at: dt.datetime
+    answers: dict[str, float]
+    texts: dict[str, str]
+
+
+def _pending(db: Database, actor: Actor, unmatched_id: int) -> _Queued:
     rows = db.query_rows(
-        "SELECT u.batch_id, s.code, u.completed_at, u.answers"
+        "SELECT u.batch_id, u.instrument_id, u.completed_at, u.answers, u.texts"
         " FROM unmatched_responses u JOIN import_batches b ON b.id = u.batch_id"
-        " JOIN instruments s ON s.id = u.instrument_id"
         " WHERE u.id = ? AND u.status = 'pending' AND (? OR b.imported_by = ?)",
-        [unmatched_id, actor.is_supervisor, actor.id],
+        [unmatched_id, actor.sees_every_couple, actor.id],
     )
     if not rows:
         raise CaseloadError(NOT_QUEUED)
-    batch_id, code, completed_at, answers = rows[0]
-    return int(batch_id), str(code), completed_at, str(answers)
+    batch_id, instrument_id, completed_at, answers, texts = rows[0]
+    return _Queued(
+        int(batch_id),
+        int(instrument_id),
+        completed_at,
+        {str(k): float(v) for k, v in json.loads(str(answers)).items()},
+        {str(k): str(v) for k, v in json.loads(str(texts or "{}")).items()},
+    )
 
 
 def _belongs_to_another(db: Database, unmatched_id: int, partner_id: int) -> bool:
@@ -92,11 +106,11 @@ def _belongs_to_another(db: Database, unmatched_id: int, partner_id: int) -> boo
 
 def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> int:
     """File a pending row under a partner of the actor's caseload; returns the new response id."""
-    batch_id, code, completed_at, answers_json = _pending(db, actor, unmatched_id)
+    queued = _pending(db, actor, unmatched_id)
     couple = db.query_value(
-        "SELECT c.id FROM partners p JOIN couples c ON c.id = p.couple_id"
-        " WHERE p.id = ? AND (? OR c.therapist_id = ?)",
-        [partner_id, *access_params(actor)],
+        "SELECT p.couple_id FROM partners p JOIN visible_couples(?, ?) v"
+        " ON v.couple_id = p.couple_id WHERE p.id = ?",
+        [*access.params(actor), partner_id],
     )
     if couple is None:
         raise CaseloadError("That partner is not in your caseload.")
@@ -105,48 +119,46 @@ def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> in
             "The email address or client code of this response belongs to a different client;"
             " it cannot be filed under this partner."
         )
-    instrument = get_instrument(code)
-    known = [i.code for i in instrument.items]
-    stored = {k: v for k, v in json.loads(answers_json).items() if k in known}
-    values = pd.DataFrame([stored], columns=[c for c in known if c in stored], dtype="float64")
+    instrument = lookup.by_id(db, queued.instrument_id)
+    known = [i.code for i in instrument.answer_items if i.code in queued.answers]
+    values = pd.DataFrame([queued.answers], columns=known, dtype="float64")
     reason = str(answer_reasons(values, instrument).iloc[0])
     if reason:
         raise CaseloadError(f"This response cannot be filed: {reason}")
-    key = natural_key(partner_id, code, pd.Timestamp(str(completed_at)).to_pydatetime())
+    text_codes = [i.code for i in instrument.text_items if i.code in queued.texts]
+    texts = pd.DataFrame([queued.texts], columns=text_codes, dtype="string")
+    sheet = pd.DataFrame(
+        {"partner_id": [partner_id], "completed_at": [pd.Timestamp(queued.completed_at)]}
+    )
     with db.transaction() as cur:
         still = cur.execute(
             "SELECT 1 FROM unmatched_responses WHERE id = ? AND status = 'pending'", [unmatched_id]
         ).fetchone()
         if not still:
             raise CaseloadError(NOT_QUEUED)
-        if cur.execute("SELECT 1 FROM responses WHERE natural_key = ?", [key]).fetchone():
+        stored = responses.write(
+            cur,
+            instrument_id=queued.instrument_id,
+            instrument_code=instrument.code,
+            sheets=sheet,
+            answers=values,
+            texts=texts,
+            batch_id=queued.batch_id,
+        )
+        if stored.empty:
             raise CaseloadError(
                 "That partner already has a response completed at the same time;"
                 " nothing was changed."
             )
-        row = cur.execute(
-            "INSERT INTO responses (partner_id, instrument_id, completed_at, batch_id, natural_key)"
-            " SELECT ?, id, ?, ?, ? FROM instruments WHERE code = ? RETURNING id, instrument_id",
-            [partner_id, completed_at, batch_id, key, code],
-        ).fetchone()
-        assert row is not None
-        response_id, instrument_id = int(row[0]), int(row[1])
-        long = values.melt(var_name="item_code", value_name="value").dropna()
-        cur.register("assign_answers", long)
-        cur.execute(
-            "INSERT INTO answers (response_id, item_id, value) SELECT ?, i.id, a.value"
-            " FROM assign_answers a JOIN items i ON i.instrument_id = ? AND i.code = a.item_code",
-            [response_id, instrument_id],
-        )
-        cur.unregister("assign_answers")
+        response_id = int(stored["response_id"].iloc[0])
         cur.execute(
             "UPDATE unmatched_responses SET status = 'assigned', partner_id = ?, resolved_by = ?,"
             " resolved_at = current_timestamp WHERE id = ?",
-            [partner_id, actor_ref(actor), unmatched_id],
+            [partner_id, actor.id, unmatched_id],
         )
         audit.record(
             cur,
-            actor_id=actor_ref(actor),
+            actor_id=actor.id,
             action="assign",
             entity="unmatched_response",
             entity_id=unmatched_id,
@@ -163,13 +175,13 @@ def discard(db: Database, actor: Actor, unmatched_id: int) -> None:
         changed = cur.execute(
             "UPDATE unmatched_responses SET status = 'discarded', resolved_by = ?,"
             " resolved_at = current_timestamp WHERE id = ? AND status = 'pending'",
-            [actor_ref(actor), unmatched_id],
+            [actor.id, unmatched_id],
         ).fetchone()
         if not changed or not changed[0]:
             raise CaseloadError(NOT_QUEUED)
         audit.record(
             cur,
-            actor_id=actor_ref(actor),
+            actor_id=actor.id,
             action="discard",
             entity="unmatched_response",
             entity_id=unmatched_id,

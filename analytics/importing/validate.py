@@ -9,14 +9,11 @@ unmatched (no partner of the actor's caseload matches; it waits for the therapis
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analytics import instruments
-from analytics.db import Database
 from analytics.importing.mapping import Mapping, check_mapping, convert_answers
 from analytics.importing.parsed import (
     CLIENT_CODE,
@@ -28,9 +25,12 @@ from analytics.importing.parsed import (
     ParsedFile,
     RowIssue,
 )
-from analytics.instruments import Instrument
-from analytics.responses import natural_keys
-from analytics.therapists import Actor
+from analytics.instruments import lookup
+from analytics.instruments.model import Instrument
+from analytics.practice import access
+from analytics.practice.access import Actor
+from analytics.practice.responses import natural_keys
+from analytics.store.db import Database
 
 CONFLICT = "The email address and the client code belong to different clients."
 NO_DATE = "The completion date is missing."
@@ -41,9 +41,11 @@ FUTURE = "The completion date is in the future."
 @dataclass
 class Validation:
     """The outcome of checking one file; `matched` and `unmatched` carry one float column per
-    mapped item code, named by the code."""
+    mapped numeric item code, named by the code; `matched_texts` and `unmatched_texts` hold the
+    free-text answers of the same rows (same index)."""
 
     instrument: Instrument
+    instrument_id: int
     item_codes: list[str]
     matched: pd.DataFrame  # _row, partner_id, couple_id, case_code, label, completed_at,
     #                        natural_key, source_response_id, answered, <items>
@@ -51,6 +53,8 @@ class Validation:
     rejected: list[RowIssue]
     duplicates: int
     rows_total: int
+    matched_texts: pd.DataFrame
+    unmatched_texts: pd.DataFrame
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -63,9 +67,10 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 def _partners(db: Database, actor: Actor) -> pd.DataFrame:
     return db.query_df(
         "SELECT p.id AS partner_id, p.couple_id, c.case_code, p.label, lower(p.email) AS email,"
-        " upper(p.client_code) AS client_code, (? OR c.therapist_id = ?) AS visible"
-        " FROM partners p JOIN couples c ON c.id = p.couple_id",
-        [actor.is_supervisor, actor.id],
+        " upper(p.client_code) AS client_code, v.couple_id IS NOT NULL AS visible"
+        " FROM partners p JOIN couples c ON c.id = p.couple_id"
+        " LEFT JOIN visible_couples(?, ?) v ON v.couple_id = c.id",
+        access.params(actor),
     )
 
 
@@ -104,31 +109,24 @@ class _Reasons:
 
 
 def _count_reasons(reasons: _Reasons, values: pd.DataFrame, instrument: Instrument) -> None:
-    scored = [i.code for i in instrument.items if not i.is_safety]
-    answered = values.reindex(columns=scored).notna().sum(axis=1)
-    need = math.ceil(instrument.min_fraction_answered * len(scored) - 1e-9)
-    few = answered < need
+    """A row must answer enough of the headline scale's items for its missing-data rule."""
+    headline = instrument.scale(instrument.headline)
+    items = [i.code for i in instrument.items_of(headline.code)]
+    have = values.reindex(columns=items).notna().sum(axis=1)
+    few = have < headline.needed()
     if few.any():  # the per-row text is only built when some row needs it
-        counted = answered.astype("str")
         reasons.add(
             few,
-            "Too few questions answered (" + counted + f" of {len(scored)};"
-            f" at least {need} are needed).",
-        )
-    for code in instrument.required_constructs:
-        construct = instrument.construct(code)
-        items = [i.code for i in instrument.items_of(code)]
-        have = values.reindex(columns=items).notna().sum(axis=1)
-        reasons.add(
-            have < construct.min_items,
-            f"Too few {construct.label} questions answered (at least {construct.min_items}).",
+            f"Too few {headline.label} questions answered ("
+            + have.astype("str")
+            + f" of {len(items)}; at least {headline.needed()} are needed).",
         )
 
 
 def answer_reasons(values: pd.DataFrame, instrument: Instrument) -> pd.Series:
     """Reasons (empty string when fine) from stored numeric answers, for the unmatched queue."""
     reasons = _Reasons(values.index)
-    limits = {i.code: (i.min_value, i.max_value) for i in instrument.items}
+    limits = {i.code: (i.min, i.max) for i in instrument.answer_items}
     outside = pd.DataFrame(
         {c: (values[c] < limits[c][0]) | (values[c] > limits[c][1]) for c in values.columns},
         index=values.index,
@@ -182,10 +180,12 @@ def validate(
     parsed: ParsedFile,
     mapping: Mapping,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> Validation:
-    """Check every row; nothing is written."""
-    instrument = check_mapping(mapping, parsed)
+    """Check every row against the clock time `now` (naive UTC); nothing is written."""
+    instrument = lookup.get(db, mapping.instrument_code)
+    instrument_id = lookup.version_id(db, instrument.code)
+    check_mapping(mapping, parsed, instrument)
     frame = parsed.frame
     answers = convert_answers(frame, mapping, instrument)
     item_codes = [i.code for i in instrument.items if i.code in answers.values.columns]
@@ -204,7 +204,7 @@ def validate(
     known = partner.notna() & ~one_unknown & visible.fillna(False).astype(bool)
 
     completed = _completed(frame)
-    now_utc = pd.Timestamp(now or dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    now_utc = pd.Timestamp(now)
     raw_blank = _text(frame, COMPLETED_RAW).isna()
     reasons.add(completed.isna() & raw_blank, NO_DATE)
     reasons.add(completed.isna() & ~raw_blank, BAD_DATE)
@@ -222,15 +222,15 @@ def validate(
     rejected.sort(key=lambda issue: issue.row)
 
     take = ok & known
-    lookup = people.set_index("partner_id")
+    by_partner = people.set_index("partner_id")
     partner_ids = partner[take].astype("int64")
     matched = pd.DataFrame(
         {
             ROW: rows[take],
             "partner_id": partner_ids,
-            "couple_id": partner_ids.map(lookup["couple_id"]).astype("int64"),
-            "case_code": partner_ids.map(lookup["case_code"]),
-            "label": partner_ids.map(lookup["label"]),
+            "couple_id": partner_ids.map(by_partner["couple_id"]).astype("int64"),
+            "case_code": partner_ids.map(by_partner["case_code"]),
+            "label": partner_ids.map(by_partner["label"]),
             "completed_at": completed[take],
             "natural_key": natural_keys(partner_ids, instrument.code, completed[take]),
             "source_response_id": _text(frame, RESPONSE_ID)[take],
@@ -251,15 +251,17 @@ def validate(
     )
     unmatched = pd.concat([unmatched, values[waiting]], axis=1)
     key = unmatched[["respondent", "completed_at"]]
-    queued = key.duplicated() | _queued(
-        db, instruments.instrument_id(db, instrument.code), unmatched
-    )
+    queued = key.duplicated() | _queued(db, instrument_id, unmatched)
+    keep_matched, keep_unmatched = matched[~dup], unmatched[~queued]
     return Validation(
         instrument=instrument,
+        instrument_id=instrument_id,
         item_codes=item_codes,
-        matched=matched[~dup].reset_index(drop=True),
-        unmatched=unmatched[~queued].reset_index(drop=True),
+        matched=keep_matched.reset_index(drop=True),
+        unmatched=keep_unmatched.reset_index(drop=True),
         rejected=rejected,
         duplicates=int(dup.sum() + queued.sum()),
         rows_total=len(frame) + len(parsed.skipped),
+        matched_texts=answers.texts.loc[keep_matched.index].reset_index(drop=True),
+        unmatched_texts=answers.texts.loc[keep_unmatched.index].reset_index(drop=True),
     )

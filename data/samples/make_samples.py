@@ -23,7 +23,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 HERE = Path(__file__).resolve().parent
-CHECKIN = HERE.parent.parent / "analytics" / "instrument_files" / "checkin.toml"
+CHECKIN = HERE.parent.parent / "analytics" / "instruments" / "files" / "checkin.toml"
 INSTRUMENT = tomllib.loads(CHECKIN.read_text(encoding="utf-8"))
 ITEMS: list[tuple[str, str]] = [(i["code"], i["text"]) for i in INSTRUMENT["items"]]
 LABELS: list[str] = INSTRUMENT["scale"]["labels"]

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from analytics.storage import open_database
-from analytics.therapists import add_therapist
+from analytics.practice.opening import open_database
+from analytics.practice.therapists import add_therapist
 from tests import factories
 from tests.e2e.conftest import start_server
 
@@ -76,7 +76,7 @@ def test_caseload_then_couple(browser: Any, server: str, tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from analytics.demo import build_demo
+    from analytics.demo.build import build_demo
 
     folder = tmp_path_factory.mktemp("e2e-demo")
     db = open_database(folder / "demo.duckdb")

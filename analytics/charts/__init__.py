@@ -1,0 +1,1 @@
+"""Chart builders: pure functions, data in, `plotly.graph_objects.Figure` out."""

@@ -1,0 +1,59 @@
+"""How commands print: tables for people, JSON for scripts; and the shared argument types."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+
+
+def print_frame(frame: pd.DataFrame, as_json: bool) -> None:
+    """A table, or a JSON list of records."""
+    if as_json:
+        print(frame.to_json(orient="records", date_format="iso"))
+    elif frame.empty:
+        print("(none)")
+    else:
+        print(frame.to_string(index=False))
+
+
+def print_json(value: Any) -> None:
+    """JSON with dates as ISO text and missing numbers as null."""
+    print(json.dumps(value, default=_plain, allow_nan=False))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime | pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(type(value).__name__)
+
+
+def number(value: Any) -> float | None:
+    """A float, or None for missing values (JSON null)."""
+    if value is None or pd.isna(value):
+        return None
+    return round(float(value), 4)
+
+
+def date_arg(text: str) -> dt.date:
+    """argparse type: a YYYY-MM-DD date."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("use a date like 2026-01-31") from exc
+
+
+def positive(text: str) -> int:
+    """argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("use a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("use a number of 1 or more")
+    return value

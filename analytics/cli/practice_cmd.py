@@ -1,0 +1,304 @@
+"""Practice commands: demo, info, therapists, couples (add, list, show), caseload, settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import pandas as pd
+
+from analytics.cli.output import date_arg, number, positive, print_frame, print_json
+from analytics.clinical import change, flags
+from analytics.clinical.change import CATEGORIES
+from analytics.practice import couples, settings, therapists
+from analytics.practice.access import PRACTICE
+from analytics.store import migrate
+from analytics.store.db import Database
+from analytics.views import caseload
+
+TABLES = (
+    "therapists",
+    "couples",
+    "partners",
+    "sessions",
+    "instruments",
+    "items",
+    "scales",
+    "import_batches",
+    "responses",
+    "answers",
+    "text_answers",
+    "response_scores",
+    "response_safety",
+    "unmatched_responses",
+    "safety_reviews",
+    "repair_milestones",
+    "agenda_items",
+    "audit_log",
+)
+
+
+def _demo(args: argparse.Namespace, db: Database) -> int:
+    from analytics.demo.build import build_demo  # heavy (numpy work); only for this command
+
+    summary = build_demo(
+        db,
+        couples=args.couples,
+        weeks=args.weeks,
+        seed=args.seed,
+        as_of=args.as_of or args.today,
+        force=args.force,
+    )
+    print(summary)
+    return 0
+
+
+def _info(args: argparse.Namespace, db: Database) -> int:
+    counts = {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in TABLES}  # noqa: S608 (fixed names)
+    info: dict[str, Any] = {
+        "database": str(db.path.resolve()),
+        "schema_version": migrate.schema_version(db),
+        "rows": counts,
+    }
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"database:       {info['database']}")
+        print(f"schema version: {info['schema_version']}")
+        for table, n in counts.items():
+            print(f"  {table:<20} {n:>10,}")
+    return 0
+
+
+def _therapists_add(args: argparse.Namespace, db: Database) -> int:
+    actor = therapists.add_therapist(
+        db, args.name, role="supervisor" if args.supervisor else "therapist"
+    )
+    print(f"Added {actor.role} {actor.name} (id {actor.id}).")
+    return 0
+
+
+def _therapists_list(args: argparse.Namespace, db: Database) -> int:
+    print_frame(therapists.list_therapists(db), args.json)
+    return 0
+
+
+def _couples_add(args: argparse.Namespace, db: Database) -> int:
+    assignee = therapists.get_actor(db, args.therapist)
+    couple_id = couples.add_couple(
+        db,
+        assignee,
+        args.code,
+        couples.parse_person(args.a),
+        couples.parse_person(args.b),
+        start_date=args.start or args.today,
+    )
+    print(f"Added couple {args.code.strip().upper()} (id {couple_id}) for {assignee.name}.")
+    return 0
+
+
+def _couples_list(args: argparse.Namespace, db: Database) -> int:
+    print_frame(couples.list_couples(db, PRACTICE, include_closed=True), args.json)
+    return 0
+
+
+def _partner(row: pd.Series, label: str) -> dict[str, Any]:
+    x = label.lower()
+    category = row[f"{x}_category"]
+    return {
+        "name": row[f"partner_{x}"],
+        "latest": number(row[f"{x}_latest"]),
+        "change": number(row[f"{x}_change"]),
+        "category": None if pd.isna(category) else category,
+        "checkins": 0 if pd.isna(row[f"{x}_checkins"]) else int(row[f"{x}_checkins"]),
+        "trend": [] if not isinstance(row[f"{x}_trend"], list) else row[f"{x}_trend"],
+    }
+
+
+def _caseload(args: argparse.Namespace, db: Database) -> int:
+    assigned = None if not args.therapist else therapists.get_actor(db, args.therapist).id
+    rows = caseload.caseload_rows(
+        db,
+        PRACTICE,
+        as_of=args.as_of or args.today,
+        statuses=tuple(args.status or ("active", "paused")),
+        search=args.search or "",
+        therapist_id=assigned,
+    )
+    records = [
+        {
+            "case_code": r["case_code"],
+            "therapist": r["therapist"],
+            "status": r["status"],
+            "headline": None if pd.isna(r["headline"]) else r["headline"],
+            "partner_a": _partner(r, "A"),
+            "partner_b": _partner(r, "B"),
+            "last_checkin": None if pd.isna(r["last_checkin"]) else r["last_checkin"],
+            "flags": [dict(f) for f in r["flags"]],
+        }
+        for _, r in rows.iterrows()
+    ]
+    if args.json:
+        print_json(records)
+        return 0
+    if not records:
+        print("(no couples)")
+    for rec in records:
+        marks = ", ".join(f["kind"] for f in rec["flags"]) or "no flags"
+        print(f"{rec['case_code']}  {rec['status']}  {rec['therapist']}  [{marks}]")
+        for label in ("a", "b"):
+            p = rec[f"partner_{label}"]
+            if p["latest"] is None:
+                print(f"  {label.upper()}: no check-ins")
+                continue
+            words = CATEGORIES[p["category"]][0]
+            shift = "" if p["change"] is None else f" ({p['change']:+.1f})"
+            print(f"  {label.upper()}: {rec['headline']} {p['latest']:.1f}{shift}, {words}")
+        for f in rec["flags"]:
+            print(f"  ! {f['reason']}")
+    return 0
+
+
+def _couples_show(args: argparse.Namespace, db: Database) -> int:
+    couple_id = couples.find_couple_id(db, PRACTICE, args.code)
+    couple = couples.get_couple(db, PRACTICE, couple_id)
+    rows = change.partner_change(db, PRACTICE, [couple_id])
+    raised = flags.couple_flags(
+        db, PRACTICE, as_of=args.as_of or args.today, couple_ids=[couple_id]
+    )
+    scales = [
+        {
+            "instrument": r["instrument_code"],
+            "scale": r["scale_code"],
+            "label": r["scale_label"],
+            "partner": r["partner"],
+            "scores": int(r["n_scores"]),
+            "baseline": number(r["baseline"]),
+            "baseline_at": r["baseline_at"],
+            "latest": number(r["latest"]),
+            "latest_at": r["latest_at"],
+            "change": number(r["change"]),
+            "reliable_change_index": number(r["rci"]),
+            "beyond_noise": bool(r["reliable"]),
+            "category": r["category"],
+            "smallest_reliable_change": number(r["rc_points"]),
+            "reliable_change_from": r["rc_method"],
+            "reliable_change_source": r["rc_source"],
+            "cutoff": number(r["cutoff_used"]),
+            "cutoff_from": r["cutoff_method"],
+            "cutoff_source": r["cutoff_from"],
+            "band": r["latest_band"],
+        }
+        for r in rows.to_dict("records")
+    ]
+    if args.json:
+        print_json(
+            {
+                "case_code": couple.case_code,
+                "status": couple.status,
+                "therapist": couple.therapist,
+                "partners": [{"label": p.label, "name": p.name} for p in couple.partners],
+                "flags": [
+                    {"kind": k, "severity": s, "reason": why}
+                    for k, s, why in zip(
+                        raised["kind"], raised["severity"], raised["reason"], strict=True
+                    )
+                ],
+                "scales": scales,
+            }
+        )
+        return 0
+    print(f"{couple.case_code}  {couple.status}  therapist {couple.therapist}")
+    for why in raised["reason"]:
+        print(f"  ! {why}")
+    if not scales:
+        print("  (no scored check-ins)")
+    for s in scales:
+        if s["scores"] < 2:
+            print(f"  {s['partner']} {s['label']:<32} {s['latest']:>5.1f}  too few check-ins")
+            continue
+        print(
+            f"  {s['partner']} {s['label']:<32} {s['baseline']:>5.1f} -> {s['latest']:>5.1f}"
+            f"  ({s['change']:+.1f})  {CATEGORIES[s['category']][0]}"
+        )
+    return 0
+
+
+def _settings_list(args: argparse.Namespace, db: Database) -> int:
+    print_frame(settings.listing(db)[["key", "setting", "value", "unit", "low", "high"]], args.json)
+    return 0
+
+
+def _settings_set(args: argparse.Namespace, db: Database) -> int:
+    settings.update(db, PRACTICE, args.key, args.value)
+    print(f"Set {args.key} to {args.value}.")
+    return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.ArgumentParser) -> None:
+    """Add the practice subcommands."""
+    demo = sub.add_parser("demo", parents=[common], help="build the synthetic demo practice")
+    demo.add_argument(
+        "--couples", type=positive, default=12, help="number of couples (>= 12 gives every story)"
+    )
+    demo.add_argument("--weeks", type=positive, default=30, help="longest course in weeks")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    demo.add_argument("--as-of", type=date_arg, default=None, help="the demo's 'today'")
+    demo.add_argument("--force", action="store_true", help="replace an existing practice")
+    demo.set_defaults(handler=_demo)
+
+    info = sub.add_parser(
+        "info", parents=[common, json_flag], help="database path, schema version, row counts"
+    )
+    info.set_defaults(handler=_info)
+
+    th = sub.add_parser("therapists", help="add or list therapists")
+    th_sub = th.add_subparsers(dest="action", required=True, metavar="ACTION")
+    th_add = th_sub.add_parser("add", parents=[common], help="add a therapist")
+    th_add.add_argument("name")
+    th_add.add_argument("--supervisor", action="store_true", help="sees every couple")
+    th_add.set_defaults(handler=_therapists_add)
+    th_list = th_sub.add_parser("list", parents=[common, json_flag], help="list therapists")
+    th_list.set_defaults(handler=_therapists_list)
+
+    cp = sub.add_parser("couples", help="add, list or show couples")
+    cp_sub = cp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cp_add = cp_sub.add_parser("add", parents=[common], help="add a couple")
+    cp_add.add_argument("code", help="case code, e.g. C-2026-014")
+    cp_add.add_argument("--therapist", required=True, help="assigned therapist's name")
+    cp_add.add_argument("--a", required=True, metavar='"NAME <EMAIL>"', help="partner A")
+    cp_add.add_argument("--b", required=True, metavar='"NAME <EMAIL>"', help="partner B")
+    cp_add.add_argument("--start", type=date_arg, default=None, help="start date (default today)")
+    cp_add.set_defaults(handler=_couples_add)
+    cp_list = cp_sub.add_parser("list", parents=[common, json_flag], help="list couples")
+    cp_list.set_defaults(handler=_couples_list)
+    cp_show = cp_sub.add_parser(
+        "show", parents=[common, json_flag], help="each partner's scores and change per scale"
+    )
+    cp_show.add_argument("code", help="case code")
+    cp_show.add_argument("--as-of", type=date_arg, default=None, help="date for the flags")
+    cp_show.set_defaults(handler=_couples_show)
+
+    cl = sub.add_parser(
+        "caseload", parents=[common, json_flag], help="the caseload with each couple's flags"
+    )
+    cl.add_argument("--therapist", metavar="NAME", help="only this therapist's couples")
+    cl.add_argument(
+        "--status",
+        action="append",
+        choices=list(caseload.STATUSES),
+        help="status to include (repeatable; default active and paused)",
+    )
+    cl.add_argument("--search", metavar="TEXT", help="case code or name contains this")
+    cl.add_argument("--as-of", type=date_arg, default=None, help="the date to judge flags on")
+    cl.set_defaults(handler=_caseload)
+
+    st = sub.add_parser("settings", help="practice thresholds behind the flags")
+    st_sub = st.add_subparsers(dest="action", required=True, metavar="ACTION")
+    st_list = st_sub.add_parser("list", parents=[common, json_flag], help="show the settings")
+    st_list.set_defaults(handler=_settings_list)
+    st_set = st_sub.add_parser("set", parents=[common], help="change one setting")
+    st_set.add_argument("key", choices=[s.key for s in settings.SETTINGS])
+    st_set.add_argument("value", type=int)
+    st_set.set_defaults(handler=_settings_set)

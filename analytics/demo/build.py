@@ -1,0 +1,358 @@
+"""The deterministic synthetic demo practice: `python -m analytics demo`.
+
+Everything is fictional (the names say so) and reproducible: the same seed and as_of give the
+same rows, timestamps and ids included (in a fresh database). The couples' stories live in
+analytics/demo_trajectories.py; this module turns them into rows and writes them in bulk, in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from analytics.demo.trajectories import (
+    MILESTONES,
+    CouplePlan,
+    IntArray,
+    Simulation,
+    display_names,
+    milestone_events,
+    plan_couples,
+    plan_sessions,
+    simulate,
+)
+from analytics.errors import CaseloadError
+from analytics.instruments import lookup
+from analytics.instruments.model import Instrument
+from analytics.practice import audit, responses
+from analytics.practice.responses import reserve_ids
+from analytics.store.db import Database
+
+# fmt: off
+THERAPISTS = (
+    "Avery Demo", "Jordan Demo", "Casey Demo", "Riley Demo",
+    "Quinn Demo", "Rowan Demo", "Sage Demo", "Taylor Demo",
+)
+# fmt: on
+SUPERVISOR = "Morgan Demo"
+COUPLES_PER_THERAPIST = 20
+Moments = npt.NDArray[np.datetime64]
+
+# Practice data, children first. Whole fixed statements: no table name is ever interpolated.
+_CLEAR = (
+    "DELETE FROM response_scores",
+    "DELETE FROM response_safety",
+    "DELETE FROM text_answers",
+    "DELETE FROM safety_reviews",
+    "DELETE FROM answers",
+    "DELETE FROM responses",
+    "DELETE FROM unmatched_responses",
+    "DELETE FROM import_batches",
+    "DELETE FROM repair_milestones",
+    "DELETE FROM agenda_items",
+    "DELETE FROM sessions",
+    "DELETE FROM partners",
+    "DELETE FROM couples",
+    "DELETE FROM therapists",
+    "DELETE FROM audit_log",
+)
+
+
+def case_code(index: int, total: int) -> str:
+    """D-001, D-002, ... (four digits once there are more than 999 couples); index from 0."""
+    return f"D-{index + 1:0{4 if total > 999 else 3}d}"
+
+
+def partner_email(code: str, label: str) -> str:
+    """The demo address of partner A or B: D-001 -> d001.a@example.org (sample exports use it)."""
+    return f"{code.replace('-', '').lower()}.{label.lower()}@example.org"
+
+
+def build_demo(
+    db: Database,
+    *,
+    couples: int = 12,
+    weeks: int = 30,
+    seed: int = 7,
+    as_of: dt.date,
+    force: bool = False,
+) -> str:
+    """Fill a migrated database with the demo practice; returns a one-line summary.
+
+    Refuses a database that already has couples unless `force`, which first deletes the whole
+    practice (never the instruments or the schema).
+    """
+    if couples < 1 or weeks < 1:
+        raise CaseloadError("The demo needs at least one couple and one week.")
+    today = as_of
+    instrument = lookup.get(db, "checkin")
+    instrument_id = lookup.version_id(db, instrument.code)
+
+    plans = plan_couples(couples, weeks, seed)
+    simulation = simulate(plans, instrument, seed)
+    names = display_names(len(plans), seed)
+    therapist_names = [*THERAPISTS[: _therapist_count(len(plans))], SUPERVISOR]
+
+    with db.transaction() as cur:
+        _make_room(cur, force, therapist_names)
+        writer = _Writer(cur, today, plans)
+        therapist_ids = writer.therapists(therapist_names)
+        writer.couples(therapist_ids[:-1], names)
+        sessions = writer.sessions(seed)
+        stored = writer.responses(simulation, instrument, instrument_id)
+        milestones = writer.milestones()
+        counts = {
+            "therapists": len(therapist_names),
+            "couples": len(plans),
+            "partners": 2 * len(plans),
+            "sessions": sessions,
+            "responses": stored,
+            "repair_milestones": milestones,
+        }
+        # Dated as_of rather than now, so that the demo is reproducible byte for byte.
+        audit.record(
+            cur,
+            actor_id=None,
+            action="demo:build",
+            entity="practice",
+            detail=counts,
+            logged_at=_midnight(today),
+        )
+    return (
+        f"Built demo practice: {len(therapist_names)} therapists, {len(plans)} couples, "
+        f"{stored} check-ins (seed {seed}, as of {today.isoformat()})."
+    )
+
+
+def _therapist_count(total: int) -> int:
+    """Two therapists for a small demo, more for a big one (about 20 couples each)."""
+    return min(max(2, math.ceil(total / COUPLES_PER_THERAPIST)), len(THERAPISTS))
+
+
+def _make_room(cur: duckdb.DuckDBPyConnection, force: bool, therapist_names: list[str]) -> None:
+    """Refuse to mix the demo into an existing practice; with `force`, delete that practice."""
+    if force:
+        for statement in _CLEAR:
+            cur.execute(statement)
+        return
+    row = cur.execute("SELECT count(*) FROM couples").fetchone()
+    if row is not None and row[0]:
+        raise CaseloadError(
+            f"This database already holds a practice ({row[0]} couples); the demo was not built.",
+            hint="Use --force to replace it (this deletes every therapist, couple and response).",
+        )
+    row = cur.execute(
+        "SELECT count(*) FROM therapists WHERE list_contains(?, name)", [therapist_names]
+    ).fetchone()
+    if row is not None and row[0]:
+        raise CaseloadError(
+            "The demo therapists already exist in this database; the demo was not built.",
+            hint="Use --force to replace the practice.",
+        )
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, sql: str, frame: pd.DataFrame) -> None:
+    """Run one INSERT ... SELECT ... FROM demo_rows over a whole DataFrame."""
+    cur.register("demo_rows", frame)
+    try:
+        cur.execute(sql)
+    finally:
+        cur.unregister("demo_rows")
+
+
+class _Writer:
+    """Turns the plans into rows, table by table, inside the caller's transaction."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, as_of: dt.date, plans: list[CouplePlan]):
+        self.cur = cur
+        self.plans = plans
+        self.midnight = np.datetime64(_midnight(as_of), "s")
+        self.codes = [case_code(p.index, len(plans)) for p in plans]
+        self.couple_ids: IntArray = np.zeros(0, dtype=np.int64)
+        self.couple_therapist: IntArray = np.zeros(0, dtype=np.int64)
+        self.partner_base = 0
+        self.session_week_offset: dict[tuple[int, int], int] = {}
+
+    def moments(self, day_offset: IntArray, seconds: IntArray | int = 0) -> Moments:
+        """Timestamps `day_offset` days before as_of, `seconds` after midnight."""
+        epoch = self.midnight.astype(np.int64) - 86_400 * np.asarray(day_offset, dtype=np.int64)
+        return (epoch + np.asarray(seconds, dtype=np.int64)).astype("datetime64[s]")
+
+    def therapists(self, names: list[str]) -> list[int]:
+        """The therapists (the supervisor last), set up a month before the oldest case."""
+        first = reserve_ids(self.cur, "seq_therapists", len(names))
+        oldest = max(p.start_offset for p in self.plans) + 30
+        frame = pd.DataFrame(
+            {
+                "id": np.arange(first, first + len(names), dtype=np.int64),
+                "name": names,
+                "role": ["therapist"] * (len(names) - 1) + ["supervisor"],
+                "created_at": self.moments(np.full(len(names), oldest), 9 * 3600),
+            }
+        )
+        _insert(
+            self.cur,
+            "INSERT INTO therapists (id, name, role, active, created_at)"
+            " SELECT id, name, role, TRUE, created_at FROM demo_rows",
+            frame,
+        )
+        return [int(i) for i in frame["id"]]
+
+    def couples(self, therapist_ids: list[int], names: list[tuple[str, str]]) -> None:
+        """Couples spread round-robin over the therapists, and both partners of each."""
+        n = len(self.plans)
+        first = reserve_ids(self.cur, "seq_couples", n)
+        self.couple_ids = np.arange(first, first + n, dtype=np.int64)
+        self.couple_therapist = np.array([therapist_ids[i % len(therapist_ids)] for i in range(n)])
+        start = np.array([p.start_offset for p in self.plans])
+        # Closed a week after the last session (which is the day after the last check-in).
+        closed = np.array([p.last_offset - 8 if p.closed else -1 for p in self.plans])
+        created = self.moments(start, 9 * 3600)
+        closed_at = self.moments(np.maximum(closed, 0), 9 * 3600)
+        frame = pd.DataFrame(
+            {
+                "id": self.couple_ids,
+                "case_code": self.codes,
+                "therapist_id": self.couple_therapist,
+                "status": ["closed" if p.closed else "active" for p in self.plans],
+                "start_date": created,
+                "repair_focus": [p.milestone is not None for p in self.plans],
+                "hurt_partner": [None if p.hurt is None else "AB"[p.hurt] for p in self.plans],
+                "closed_at": pd.Series(closed_at).where(closed >= 0),
+                "created_at": created,
+                "updated_at": np.where(closed >= 0, closed_at, created),
+            }
+        )
+        _insert(
+            self.cur,
+            "INSERT INTO couples (id, case_code, therapist_id, status, start_date,"
+            " repair_focus, hurt_partner, closed_at, created_at, updated_at)"
+            " SELECT id, case_code, therapist_id, status, CAST(start_date AS DATE),"
+            " repair_focus, hurt_partner, CAST(closed_at AS DATE), created_at, updated_at"
+            " FROM demo_rows",
+            frame,
+        )
+
+        self.partner_base = reserve_ids(self.cur, "seq_partners", 2 * n)
+        labels = ["A", "B"] * n
+        codes = np.repeat(self.codes, 2)
+        partners = pd.DataFrame(
+            {
+                "id": np.arange(self.partner_base, self.partner_base + 2 * n, dtype=np.int64),
+                "couple_id": np.repeat(self.couple_ids, 2),
+                "label": labels,
+                "display_name": [name for pair in names for name in pair],
+                "email": [partner_email(c, lb) for c, lb in zip(codes, labels, strict=True)],
+                "client_code": [f"{c}{lb}" for c, lb in zip(codes, labels, strict=True)],
+            }
+        )
+        _insert(
+            self.cur,
+            "INSERT INTO partners (id, couple_id, label, display_name, email,"
+            " client_code) SELECT id, couple_id, label, display_name, email, client_code"
+            " FROM demo_rows",
+            partners,
+        )
+
+    def sessions(self, seed: int) -> int:
+        """One session a week, entered by the couple's therapist that afternoon."""
+        plan = plan_sessions(self.plans, seed)
+        first = reserve_ids(self.cur, "seq_sessions", plan.couple.size)
+        for couple, number, offset in zip(plan.couple, plan.number, plan.day_offset, strict=True):
+            self.session_week_offset[(int(couple), int(number) - 1)] = int(offset)
+        dates = self.moments(plan.day_offset)
+        frame = pd.DataFrame(
+            {
+                "id": np.arange(first, first + plan.couple.size, dtype=np.int64),
+                "couple_id": self.couple_ids[plan.couple],
+                "session_date": dates,
+                "session_number": plan.number,
+                "attendance": plan.attendance,
+                "notes": plan.note,
+                "created_by": self.couple_therapist[plan.couple],
+                "created_at": dates + np.timedelta64(17, "h"),
+            }
+        )
+        _insert(
+            self.cur,
+            "INSERT INTO sessions (id, couple_id, session_date, session_number,"
+            " attendance, notes, created_by, created_at) SELECT id, couple_id,"
+            " CAST(session_date AS DATE), session_number, attendance, notes, created_by,"
+            " created_at FROM demo_rows",
+            frame,
+        )
+        return int(plan.couple.size)
+
+    def responses(self, sim: Simulation, instrument: Instrument, instrument_id: int) -> int:
+        """The check-ins, through the one writer of responses, ids in completion order."""
+        order = np.lexsort((sim.label, sim.couple, sim.seconds, -sim.day_offset))
+        completed = self.moments(sim.day_offset, 18 * 3600 + sim.seconds)[order]
+        sheets = pd.DataFrame(
+            {
+                "partner_id": self.partner_base + 2 * sim.couple[order] + sim.label[order],
+                "completed_at": completed,
+                "created_at": completed,  # reproducible, unlike the clock
+            }
+        )
+        answers = pd.DataFrame(
+            sim.answers[order].astype(np.float64),
+            columns=[item.code for item in instrument.answer_items],
+        )
+        texts = pd.DataFrame(
+            sim.texts[order], columns=[item.code for item in instrument.text_items]
+        )
+        stored = responses.write(
+            self.cur,
+            instrument_id=instrument_id,
+            instrument_code=instrument.code,
+            sheets=sheets,
+            answers=answers,
+            texts=texts,
+        )
+        return len(stored)
+
+    def milestones(self) -> int:
+        """Repair milestone history, each change dated at a session of the course."""
+        rows: list[dict[str, Any]] = []
+        for plan in self.plans:
+            for n, (week, milestone, status) in enumerate(milestone_events(plan)):
+                offset = self.session_week_offset[(plan.index, week)]
+                rows.append(
+                    {
+                        "couple_id": int(self.couple_ids[plan.index]),
+                        "milestone": milestone,
+                        "status": status,
+                        "offset": offset,
+                        # Minutes keep the order of changes made at the same session.
+                        "minute": 17 * 60 + 30 + n,
+                        "changed_by": int(self.couple_therapist[plan.index]),
+                        "note": f"Demo: {MILESTONES[milestone - 1]} {status.replace('_', ' ')}.",
+                    }
+                )
+        if not rows:
+            return 0
+        frame = pd.DataFrame(rows)
+        first = reserve_ids(self.cur, "seq_repair", len(frame))
+        frame["id"] = np.arange(first, first + len(frame), dtype=np.int64)
+        frame["changed_at"] = self.moments(
+            frame["offset"].to_numpy(dtype=np.int64), 60 * frame["minute"].to_numpy(dtype=np.int64)
+        )
+        _insert(
+            self.cur,
+            "INSERT INTO repair_milestones (id, couple_id, milestone, status,"
+            " changed_at, changed_by, note) SELECT id, couple_id, milestone, status,"
+            " changed_at, changed_by, note FROM demo_rows",
+            frame,
+        )
+        return len(frame)

@@ -1,0 +1,180 @@
+"""The one writer of responses. The importer, the unmatched queue, the demo generator and the
+test factories all store answer sheets through `write`, so every stored response has its
+answers, its free text, its scale scores and its safety facts, written together.
+
+A response's identity is its natural key: partner + instrument + completion time to the second.
+The same answer sheet, whatever file (or overlapping export) it arrives in, gets the same key
+and is stored once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.errors import CaseloadError
+
+# Columns of the `sheets` frame given to `write`.
+PARTNER, COMPLETED, SOURCE_ID, CREATED = (
+    "partner_id",
+    "completed_at",
+    "source_response_id",
+    "created_at",
+)
+
+
+def natural_key(partner_id: int, instrument_code: str, completed_at: dt.datetime) -> str:
+    """The key of one answer sheet."""
+    return f"{partner_id}:{instrument_code}:{completed_at:%Y-%m-%dT%H:%M:%S}"
+
+
+def natural_keys(
+    partner_ids: pd.Series, instrument_code: str, completed_at: pd.Series
+) -> pd.Series:
+    """Vectorised `natural_key` for whole columns (naive UTC timestamps)."""
+    stamps = pd.to_datetime(completed_at).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return partner_ids.astype("int64").astype(str) + f":{instrument_code}:" + stamps
+
+
+def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:
+    """The first of `count` consecutive ids drawn from a sequence (rows are then written in bulk
+    with ids known up front; the sequence stays ahead of them)."""
+    if count == 0:
+        return 0
+    row = cur.execute(
+        "SELECT min(v), max(v) FROM (SELECT nextval(?) AS v FROM range(?))", [sequence, count]
+    ).fetchone()
+    assert row is not None
+    first, last = int(row[0]), int(row[1])
+    if last - first + 1 != count:
+        raise CaseloadError("The database handed out ids with gaps; nothing was stored.")
+    return first
+
+
+def _stored_keys(cur: duckdb.DuckDBPyConnection, keys: pd.Series) -> pd.Series:
+    """Which keys are already stored."""
+    cur.register("writer_keys", pd.DataFrame({"natural_key": keys.to_numpy()}))
+    try:
+        found = cur.execute(
+            "SELECT natural_key FROM responses"
+            " WHERE natural_key IN (SELECT natural_key FROM writer_keys)"
+        ).df()["natural_key"]
+    finally:
+        cur.unregister("writer_keys")
+    return keys.isin(found)
+
+
+def _insert(
+    cur: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, sql: str, params: list[object]
+) -> None:
+    cur.register(name, frame)
+    try:
+        cur.execute(sql, params)
+    finally:
+        cur.unregister(name)
+
+
+def write(
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    instrument_id: int,
+    instrument_code: str,
+    sheets: pd.DataFrame,
+    answers: pd.DataFrame,
+    texts: pd.DataFrame | None = None,
+    batch_id: int | None = None,
+) -> pd.DataFrame:
+    """Store answer sheets of one instrument version inside the caller's transaction.
+
+    Args:
+        sheets: one row per sheet: partner_id, completed_at (naive UTC), and optionally
+            source_response_id and created_at (the demo fixes it to stay reproducible).
+        answers: aligned with `sheets` by index; one numeric column per item code answered
+            with a number (NaN when blank).
+        texts: aligned likewise; one text column per free-text item code (NA when blank).
+
+    Returns:
+        The sheets actually stored (those not stored before, first of any repeats), in the
+        given order, with their new `response_id` and `natural_key`.
+    """
+    keys = natural_keys(sheets[PARTNER], instrument_code, sheets[COMPLETED])
+    fresh = ~keys.duplicated() & ~_stored_keys(cur, keys)
+    stored = sheets[fresh].assign(natural_key=keys[fresh])
+    if stored.empty:
+        return stored.assign(response_id=pd.Series(dtype="int64"))
+    first = reserve_ids(cur, "seq_responses", len(stored))
+    stored = stored.assign(response_id=np.arange(first, first + len(stored), dtype=np.int64))
+
+    rows = pd.DataFrame(
+        {
+            "id": stored["response_id"].to_numpy(),
+            "partner_id": stored[PARTNER].astype("int64").to_numpy(),
+            "completed_at": pd.to_datetime(stored[COMPLETED]).to_numpy(),
+            "source_response_id": (
+                stored[SOURCE_ID].astype("object").where(stored[SOURCE_ID].notna(), None)
+                if SOURCE_ID in stored
+                else None
+            ),
+            "natural_key": stored["natural_key"].to_numpy(),
+            "created_at": (
+                pd.to_datetime(stored[CREATED]).to_numpy() if CREATED in stored else pd.NaT
+            ),
+        }
+    )
+    _insert(
+        cur,
+        "writer_responses",
+        rows,
+        "INSERT INTO responses (id, partner_id, instrument_id, completed_at, batch_id,"
+        " source_response_id, natural_key, created_at)"
+        " SELECT id, partner_id, ?, CAST(completed_at AS TIMESTAMP), ?, source_response_id,"
+        " natural_key,"
+        " coalesce(CAST(created_at AS TIMESTAMP), CAST(current_timestamp AS TIMESTAMP))"
+        " FROM writer_responses ORDER BY id",
+        [instrument_id, batch_id],
+    )
+    values = answers.loc[stored.index]
+    if len(values.columns):
+        wide = values.astype("float64").assign(_response_id=stored["response_id"].to_numpy())
+        _insert(
+            cur,
+            "writer_answers",
+            wide,
+            "INSERT INTO answers (response_id, item_id, value)"
+            " SELECT u._response_id, i.id, u.value FROM (UNPIVOT writer_answers"
+            "   ON COLUMNS(* EXCLUDE (_response_id)) INTO NAME item_code VALUE value) u"
+            " JOIN items i ON i.instrument_id = ? AND i.code = u.item_code AND i.kind <> 'text'"
+            " ORDER BY u._response_id",
+            [instrument_id],
+        )
+    if texts is not None and len(texts.columns):
+        words = texts.loc[stored.index].astype("object")
+        words = words.where(words.notna(), None)
+        words = words.assign(_response_id=stored["response_id"].to_numpy())
+        _insert(
+            cur,
+            "writer_texts",
+            words,
+            "INSERT INTO text_answers (response_id, item_id, text)"
+            " SELECT u._response_id, i.id, u.text FROM (UNPIVOT writer_texts"
+            "   ON COLUMNS(* EXCLUDE (_response_id)) INTO NAME item_code VALUE text) u"
+            " JOIN items i ON i.instrument_id = ? AND i.code = u.item_code AND i.kind = 'text'"
+            " WHERE trim(u.text) <> '' ORDER BY u._response_id",
+            [instrument_id],
+        )
+    # The derived facts, from their one SQL definition (migration 002), for the new ids only.
+    span = [int(stored["response_id"].min()), int(stored["response_id"].max())]
+    cur.execute(
+        "INSERT INTO response_scores SELECT * FROM scale_scores_from_answers"
+        " WHERE response_id BETWEEN ? AND ?",
+        span,
+    )
+    cur.execute(
+        "INSERT INTO response_safety SELECT * FROM safety_items_from_answers"
+        " WHERE response_id BETWEEN ? AND ?",
+        span,
+    )
+    return stored

@@ -1,0 +1,30 @@
+"""Where the practice's files live: the database file and the folder of therapist-defined
+instruments. Explicit values win, then environment variables, then defaults under data/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_VAR = "CASELOAD_DB"
+DEFAULT_PATH = Path("data") / "caseload.duckdb"
+INSTRUMENTS_ENV_VAR = "CASELOAD_INSTRUMENTS"
+DEFAULT_INSTRUMENTS = Path("data") / "instruments"
+
+
+def resolve_path(explicit: str | Path | None = None) -> Path:
+    """The database path: an explicit value (CLI option, secrets), then $CASELOAD_DB, then the
+    default under data/."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(ENV_VAR)
+    return Path(from_env) if from_env else DEFAULT_PATH
+
+
+def resolve_instruments_folder(explicit: str | Path | None = None) -> Path:
+    """The folder of therapist-defined instrument files: an explicit value, then
+    $CASELOAD_INSTRUMENTS, then data/instruments/."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(INSTRUMENTS_ENV_VAR)
+    return Path(from_env) if from_env else DEFAULT_INSTRUMENTS

@@ -1,0 +1,231 @@
+"""Everything the couple page shows, assembled in one call: safety first, then the flags, each
+partner's change per scale, the gaps between them, the headline chart, free-text answers and
+sessions. Every number comes from the clinical SQL; this module only arranges it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.charts.progress import score_chart
+from analytics.clinical import change, flags, gaps, scores
+from analytics.clinical.change import CATEGORIES, CUTOFF_METHODS, RC_METHODS, category_label
+from analytics.clinical.flags import flag_label
+from analytics.practice import access, safety
+from analytics.practice.access import Actor
+from analytics.practice.couples import Couple, get_couple
+from analytics.practice.sessions import list_sessions
+from analytics.store.db import Database
+
+
+@dataclass(frozen=True)
+class CoupleOverview:
+    couple: Couple
+    safety: pd.DataFrame  # positive safety answers, newest first (acknowledged or not)
+    assessments: pd.DataFrame  # recorded safety assessments
+    flags: pd.DataFrame  # label, severity, reason; safety first
+    progress: pd.DataFrame  # per partner: headline latest, change, category (two rows)
+    scales: pd.DataFrame  # per scale: both partners' baseline, latest, change, noise, category
+    methods: pd.DataFrame  # per scale: how reliable change and the cutoff were worked out
+    texts: pd.DataFrame  # free-text answers with their dates, newest first
+    sessions: pd.DataFrame
+    chart: go.Figure | None  # headline scores over time; None before the first check-in
+    headline: str
+
+    @property
+    def unacknowledged_safety(self) -> pd.DataFrame:
+        """Positive safety answers no assessment covers yet."""
+        return self.safety[~self.safety["acknowledged"].astype(bool)]
+
+
+def _number(value: Any, fmt: str = "{:.1f}") -> str:
+    return "—" if value is None or pd.isna(value) else fmt.format(float(value))
+
+
+def _scale_table(rows: pd.DataFrame, gap_rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per scale of the couple's instruments: both partners side by side, as text."""
+    out = []
+    keys = rows[["instrument_code", "scale_code", "scale_label", "position"]].drop_duplicates()
+    keys = keys.sort_values(["instrument_code", "position"])
+    for key in keys.itertuples():
+        row: dict[str, object] = {"scale": key.scale_label}
+        for label in ("A", "B"):
+            part = rows[
+                (rows["instrument_code"] == key.instrument_code)
+                & (rows["scale_code"] == key.scale_code)
+                & (rows["partner"] == label)
+            ]
+            x = part.iloc[0] if len(part) else None
+            prefix = label.lower()
+            row[f"{prefix}_baseline"] = _number(None if x is None else x["baseline"])
+            row[f"{prefix}_latest"] = _number(None if x is None else x["latest"])
+            row[f"{prefix}_change"] = _number(
+                None if x is None or x["n_scores"] < 2 else x["change"], "{:+.1f}"
+            )
+            beyond = (
+                "—"
+                if x is None
+                or x["category"]
+                in (
+                    "not_enough_data",
+                    "no_reliable_change_figure",
+                )
+                else ("Yes" if bool(x["reliable"]) else "No")
+            )
+            row[f"{prefix}_beyond_noise"] = beyond
+            row[f"{prefix}_category"] = (
+                "No check-ins" if x is None else category_label(str(x["category"]))
+            )
+        gap = gap_rows[
+            (gap_rows["instrument_code"] == key.instrument_code)
+            & (gap_rows["scale_code"] == key.scale_code)
+        ]
+        if len(gap):
+            g = gap.iloc[0]
+            row["gap"] = f"{abs(float(g['latest_gap'])):.1f}" + (
+                " (beyond noise)" if bool(g["exceeds_noise"]) else ""
+            )
+        else:
+            row["gap"] = "—"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _methods(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per scale: the smallest reliable change and the cutoff, each with how and from where."""
+    keys = rows.drop_duplicates(["instrument_code", "scale_code"]).sort_values(
+        ["instrument_code", "position"]
+    )
+    return pd.DataFrame(
+        {
+            "scale": keys["scale_label"],
+            "smallest_reliable_change": [_number(v, "{:.2f}") for v in keys["rc_points"]],
+            "reliable_change_from": [
+                RC_METHODS.get(str(m), "no figure in the instrument file")
+                for m in keys["rc_method"]
+            ],
+            "cutoff": [_number(v, "{:.2f}") for v in keys["cutoff_used"]],
+            "cutoff_from": [
+                CUTOFF_METHODS.get(str(m), "no cutoff in the instrument file")
+                for m in keys["cutoff_method"]
+            ],
+            "source": [
+                " / ".join(sorted({str(s) for s in (a, b) if isinstance(s, str) and s})) or "—"
+                for a, b in zip(keys["rc_source"], keys["cutoff_from"], strict=True)
+            ],
+        }
+    ).reset_index(drop=True)
+
+
+def _texts(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:
+    return db.query_df(
+        "SELECT r.completed_at, p.label AS partner, coalesce(i.label, i.code) AS question,"
+        " t.text AS answer FROM text_answers t JOIN responses r ON r.id = t.response_id"
+        " JOIN partners p ON p.id = r.partner_id JOIN items i ON i.id = t.item_id"
+        " JOIN visible_couples(?, ?) v ON v.couple_id = p.couple_id"
+        " WHERE p.couple_id = ? ORDER BY r.completed_at DESC, p.label, i.position",
+        [*access.params(actor), couple_id],
+    )
+
+
+def couple_overview(
+    db: Database, actor: Actor, couple_id: int, *, as_of: dt.date
+) -> CoupleOverview:
+    """The couple page's content. Refuses couples outside the actor's caseload."""
+    couple = get_couple(db, actor, couple_id)
+    raised = flags.couple_flags(db, actor, as_of=as_of, couple_ids=[couple_id])
+    changes = change.partner_change(db, actor, [couple_id])
+    headline_scores = scores.headline_scores(db, actor, couple_id)
+    chart = None
+    headline = ""
+    if not headline_scores.empty:
+        latest = headline_scores.sort_values("completed_at").iloc[-1]
+        shown = headline_scores[headline_scores["instrument_code"] == latest["instrument_code"]]
+        headline = str(latest["scale_label"])
+        names = {p.label: f"{p.name} ({p.label})" for p in couple.partners}
+        chart = score_chart(
+            shown,
+            names,
+            scale_label=headline,
+            score_range=(float(latest["score_min"]), float(latest["score_max"])),
+            title=f"{headline} over time",
+        )
+    progress = pd.DataFrame(
+        [
+            {
+                "partner": p.label,
+                "name": p.name,
+                "latest": x["latest"] if x is not None else None,
+                "change": x["change"] if x is not None and x["n_scores"] >= 2 else None,
+                "checkins": int(x["n_scores"]) if x is not None else 0,
+                "category": CATEGORIES[str(x["category"])][0] if x is not None else "",
+                "band": x["latest_band"] if x is not None else None,
+            }
+            for p in couple.partners
+            for x in [_headline_row(changes, headline_scores, p.label)]
+        ]
+    )
+    return CoupleOverview(
+        couple=couple,
+        safety=flags.safety_answers(db, actor, couple_id),
+        assessments=safety.assessments(db, actor, couple_id),
+        flags=pd.DataFrame(
+            {
+                "flag": [flag_label(k) for k in raised["kind"]],
+                "severity": raised["severity"],
+                "reason": raised["reason"],
+            }
+        ),
+        progress=progress,
+        scales=_scale_table(changes, gaps.scale_gaps(db, actor, [couple_id])),
+        methods=_methods(changes) if len(changes) else pd.DataFrame(),
+        texts=_texts(db, actor, couple_id),
+        sessions=list_sessions(db, actor, couple_id),
+        chart=chart,
+        headline=headline,
+    )
+
+
+def _headline_row(
+    changes: pd.DataFrame, headline_scores: pd.DataFrame, label: str
+) -> pd.Series | None:
+    """A partner's change row on the headline scale of the couple's latest instrument."""
+    if headline_scores.empty:
+        return None
+    latest = headline_scores.sort_values("completed_at").iloc[-1]
+    part = changes[
+        (changes["instrument_code"] == latest["instrument_code"])
+        & (changes["scale_code"] == latest["scale_code"])
+        & (changes["partner"] == label)
+    ]
+    return part.iloc[0] if len(part) else None
+
+
+# Shown under "How these numbers are worked out" on the couple page. Our own words only.
+METHOD_NOTES = """
+**Scores.** Each scale is the mean (or, for some published questionnaires, the sum) of its
+questions, after turning round the questions worded the other way. A scale is scored only when
+enough of its questions were answered (for most check-in scales, 80%); the missing ones are
+filled in pro rata.
+
+**A change larger than measurement noise.** Every questionnaire score wobbles a little from week
+to week even when nothing has changed. Following Jacobson and Truax (1991), the wobble is worked
+out from how spread out scores are (their SD) and how consistent the scale is (its reliability):
+the smallest change that is larger than measurement noise is 1.96 × √2 × SD × √(1 − reliability).
+Where a questionnaire publishes its own figure, that figure is used instead.
+
+**Result.** *Improved* or *worse* means a change larger than measurement noise in that
+direction. *Recovered* means improved, and moved from the distressed side of the cutoff to the
+other side. The cutoff is the one the questionnaire publishes, or else the point between the
+typical scores of couples in therapy and couples not in therapy (Jacobson and Truax's *c*).
+
+**Gap.** The difference between the partners' scores in the latest week both checked in. It is
+flagged when it is larger than the same measurement noise.
+
+The built-in check-in's figures are provisional planning figures, not validated norms; the table
+below names the source of every figure used.
+"""
