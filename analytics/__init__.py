@@ -1,1 +1,2 @@
-"""The dashboard's core: storage, import, scoring, charts and the CLI. Never imports streamlit."""
+"""The caseload dashboard's core: storage, instruments, practice records, import, clinical
+numbers, charts, page views, demo and command line, in layers (see pyproject.toml)."""

@@ -78,19 +78,24 @@ def checkin(
     safety: int = 0,
     skip: tuple[str, ...] = (),
     texts: dict[str, str] | None = None,
+    barriers: int | None = None,
 ) -> int:
     """Store one check-in whose every scale scores `level` (raw answers are reverse-keyed where
-    the item is), every safety item answered `safety` (0 "Never", 1 "Once", 2 "More than
-    once"). Returns the response id."""
+    the item is) - or, for the barrier scales, `barriers` when given - and every safety item
+    answered `safety` (0 "Never", 1 "Once", 2 "More than once"). Returns the response id."""
     ins = lookup.get(db, "checkin")
+    barrier_items = {
+        code for scale in ins.scales if scale.family == "barrier" for code in scale.items
+    }
     values: dict[str, float] = {}
     for item in ins.answer_items:
         if item.code in skip:
             continue
+        want = barriers if barriers is not None and item.code in barrier_items else level
         if item.kind == "safety":
             values[item.code] = safety
         elif item.reverse:
-            values[item.code] = item.min + item.max - level
+            values[item.code] = item.min + item.max - want
         else:
-            values[item.code] = level
+            values[item.code] = want
     return answers(db, couple_id, label, when, values, texts=texts)

@@ -31,8 +31,8 @@ CATEGORY_ICONS = {
     "improved": "🟢",
     "unchanged": "⚪",
     "deteriorated": "🔴",
-    "not_enough_data": "·",
-    "no_reliable_change_figure": "·",
+    "not_enough_data": "⏳",
+    "no_reliable_change_figure": "❔",
 }
 RC_METHODS = {
     "published": "the instrument's published reliable-change figure",

@@ -49,7 +49,9 @@ def read_text(text: str, file_name: str, origin: str = FOLDER) -> InstrumentFile
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return InstrumentFile(origin, file_name, None, problems=(f"not valid TOML ({exc}).",))
+        return InstrumentFile(
+            origin, file_name, None, problems=(f"{file_name}: not valid TOML ({exc}).",)
+        )
     try:
         instrument = parse(data, file_name)
     except InstrumentFileError as exc:
@@ -61,11 +63,15 @@ def read_file(path: Path, origin: str = FOLDER) -> InstrumentFile:
     """Read and check one instrument file from disk."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return InstrumentFile(origin, path.name, None, problems=("the file is too large.",))
+            return InstrumentFile(
+                origin, path.name, None, problems=(f"{path.name}: the file is too large.",)
+            )
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = type(exc).__name__
-        return InstrumentFile(origin, path.name, None, problems=(f"cannot be read ({reason}).",))
+        return InstrumentFile(
+            origin, path.name, None, problems=(f"{path.name}: cannot be read ({reason}).",)
+        )
     return read_text(text, path.name, origin)
 
 

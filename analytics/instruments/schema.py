@@ -41,7 +41,7 @@ class InstrumentFileError(CaseloadError):
         self.origin = origin
         self.problems = problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"Instrument file {origin} is invalid ({count}): " + " ".join(problems))
+        super().__init__(f"Instrument file {origin} is invalid ({count}).")
 
 
 # Field kinds: what a key's value must be.
@@ -153,12 +153,13 @@ def _describe(value: Any) -> str:
 
 @dataclass
 class _Problems:
-    """Collects problems as "<where>: <what>" sentences."""
+    """Collects problems as "<file>: <where>: <what>." sentences."""
 
+    origin: str
     items: list[str] = field(default_factory=list)
 
     def add(self, where: str, what: str) -> None:
-        self.items.append(f"{where}: {what}.")
+        self.items.append(f"{self.origin}: {where}: {what}.")
 
     def keys(self, table: dict[str, Any], spec: dict[str, Key], where: str) -> dict[str, Any]:
         """Report unknown keys, missing required keys and wrong types; return the good values."""
@@ -496,12 +497,16 @@ def parse(data: dict[str, Any], origin: str) -> Instrument:
         InstrumentFileError: listing every problem found (unknown keys, wrong types, missing or
             unknown references, items in no scale, inverted ranges, unsafe safety items).
     """
-    p = _Problems()
+    p = _Problems(origin)
     top = p.keys(data, TOP, "top level")
     code = top.get("code")
     if isinstance(code, str) and not INSTRUMENT_CODE.match(code):
         p.add("top level", "the code is 2-32 lower-case letters, digits or '_'")
     defaults = p.keys(top.get("defaults", {}), DEFAULTS, "[defaults]")
+    if "method" in defaults and defaults["method"] not in METHODS:
+        p.add("[defaults]", f"method must be one of {', '.join(METHODS)}")
+    if "min_answered" in defaults and not 0 < defaults["min_answered"] <= 1:
+        p.add("[defaults]", "min_answered is a share of the items, above 0 and at most 1")
     formats = _formats(top.get("formats", {}), p)
     items = _items(top.get("items", []), formats, p)
     scales = _scales(top.get("scales", []), items, defaults, top.get("band_sets", {}), p)

@@ -112,6 +112,7 @@ def write(
         {
             "id": stored["response_id"].to_numpy(),
             "partner_id": stored[PARTNER].astype("int64").to_numpy(),
+            "instrument_id": instrument_id,
             "completed_at": pd.to_datetime(stored[COMPLETED]).to_numpy(),
             "source_response_id": (
                 stored[SOURCE_ID].astype("object").where(stored[SOURCE_ID].notna(), None)
@@ -124,32 +125,49 @@ def write(
             ),
         }
     )
-    _insert(
-        cur,
-        "writer_responses",
-        rows,
-        "INSERT INTO responses (id, partner_id, instrument_id, completed_at, batch_id,"
-        " source_response_id, natural_key, created_at)"
-        " SELECT id, partner_id, ?, CAST(completed_at AS TIMESTAMP), ?, source_response_id,"
-        " natural_key,"
-        " coalesce(CAST(created_at AS TIMESTAMP), CAST(current_timestamp AS TIMESTAMP))"
-        " FROM writer_responses ORDER BY id",
-        [instrument_id, batch_id],
-    )
-    values = answers.loc[stored.index]
-    if len(values.columns):
-        wide = values.astype("float64").assign(_response_id=stored["response_id"].to_numpy())
-        _insert(
-            cur,
-            "writer_answers",
-            wide,
-            "INSERT INTO answers (response_id, item_id, value)"
-            " SELECT u._response_id, i.id, u.value FROM (UNPIVOT writer_answers"
-            "   ON COLUMNS(* EXCLUDE (_response_id)) INTO NAME item_code VALUE value) u"
-            " JOIN items i ON i.instrument_id = ? AND i.code = u.item_code AND i.kind <> 'text'"
-            " ORDER BY u._response_id",
-            [instrument_id],
+    values = answers.loc[stored.index].astype("float64")
+    wide = values.assign(_response_id=stored["response_id"].to_numpy())
+    cur.register("writer_responses", rows)
+    cur.register("writer_answers", wide)
+    try:
+        cur.execute(
+            "INSERT INTO responses (id, partner_id, instrument_id, completed_at, batch_id,"
+            " source_response_id, natural_key, created_at)"
+            " SELECT id, partner_id, instrument_id, CAST(completed_at AS TIMESTAMP), ?,"
+            " source_response_id, natural_key,"
+            " coalesce(CAST(created_at AS TIMESTAMP), CAST(current_timestamp AS TIMESTAMP))"
+            " FROM writer_responses ORDER BY id",
+            [batch_id],
         )
+        # The batch's answers, long: what is stored, and what the derived facts are computed
+        # from while still in memory (re-reading the rows just inserted, uncommitted, is slow).
+        cur.execute(
+            "CREATE OR REPLACE TEMP VIEW writer_answer_rows AS"
+            " SELECT u._response_id AS response_id, i.id AS item_id, u.value"
+            " FROM (UNPIVOT (SELECT * FROM writer_answers)"
+            "   ON COLUMNS(* EXCLUDE (_response_id)) INTO NAME item_code VALUE value) u"
+            " JOIN items i ON i.instrument_id = (SELECT any_value(instrument_id)"
+            "   FROM writer_responses) AND i.code = u.item_code AND i.kind <> 'text'"
+        )
+        if len(values.columns):
+            cur.execute(
+                "INSERT INTO answers (response_id, item_id, value)"
+                " SELECT response_id, item_id, value FROM writer_answer_rows"
+                " ORDER BY response_id, item_id"
+            )
+        # The derived facts, from their one SQL definition (migration 002).
+        cur.execute(
+            "INSERT INTO response_scores"
+            " SELECT * FROM scale_scores_of('writer_answer_rows', 'writer_responses')"
+        )
+        cur.execute(
+            "INSERT INTO response_safety"
+            " SELECT * FROM safety_items_of('writer_answer_rows', 'writer_responses')"
+        )
+    finally:
+        cur.execute("DROP VIEW IF EXISTS writer_answer_rows")
+        cur.unregister("writer_answers")
+        cur.unregister("writer_responses")
     if texts is not None and len(texts.columns):
         words = texts.loc[stored.index].astype("object")
         words = words.where(words.notna(), None)
@@ -165,16 +183,4 @@ def write(
             " WHERE trim(u.text) <> '' ORDER BY u._response_id",
             [instrument_id],
         )
-    # The derived facts, from their one SQL definition (migration 002), for the new ids only.
-    span = [int(stored["response_id"].min()), int(stored["response_id"].max())]
-    cur.execute(
-        "INSERT INTO response_scores SELECT * FROM scale_scores_from_answers"
-        " WHERE response_id BETWEEN ? AND ?",
-        span,
-    )
-    cur.execute(
-        "INSERT INTO response_safety SELECT * FROM safety_items_from_answers"
-        " WHERE response_id BETWEEN ? AND ?",
-        span,
-    )
     return stored

@@ -1,4 +1,4 @@
-"""Numbered SQL migrations (analytics/migrations/NNN_name.sql), applied in order at start."""
+"""Numbered SQL migrations (analytics/store/migrations/NNN_name.sql), applied in order at start."""
 
 from __future__ import annotations
 

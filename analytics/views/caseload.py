@@ -1,15 +1,16 @@
 """The caseload: one row per couple the actor may see, with both partners' headline score, change
 and change category, and the flags that need attention, safety first.
 
-One SQL statement computes it all in DuckDB: the filters (status, search, therapist) pick the
-couples first, and every clinical macro then works on those couples only. pandas only shapes
-the result for display.
+One SQL statement computes it all in DuckDB (after a lookup of the instruments' headline scale
+codes): the filters (status, search, therapist) pick the couples first, and every clinical macro
+then works on those couples only. pandas only shapes the result for display.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from analytics.clinical.change import category_label
@@ -20,8 +21,8 @@ from analytics.store.db import Database
 
 STATUSES = ("active", "paused", "closed")
 
-_CASELOAD_SQL = """
-WITH chosen AS (
+_CHOSEN = """
+chosen AS (
     SELECT c.id AS couple_id, c.case_code, t.name AS therapist, c.status, c.start_date,
            c.repair_focus,
            max(p.display_name) FILTER (WHERE p.label = 'A') AS partner_a,
@@ -36,9 +37,21 @@ WITH chosen AS (
     HAVING $search = '' OR contains(lower(c.case_code), $search)
         OR contains(lower(max(p.display_name) FILTER (WHERE p.label = 'A')), $search)
         OR contains(lower(max(p.display_name) FILTER (WHERE p.label = 'B')), $search)
-), ids AS (
-    SELECT coalesce(list(couple_id), []) AS couples FROM chosen
-), seen AS (
+)"""
+
+# The couples the filters pick; the clinical macros then work on `$couples` (their ids, or NULL
+# for every couple the actor may see - see `_scope`). Both statements are built from constant
+# text only; every value is a bound parameter.
+_PICK_SQL = (
+    "WITH "  # noqa: S608 (constant text)
+    + _CHOSEN
+    + " SELECT coalesce(list(couple_id ORDER BY couple_id), []) FROM chosen"
+)
+
+_CASELOAD_SQL = (
+    "WITH "  # noqa: S608 (constant text)
+    + _CHOSEN
+    + """, seen AS (
     -- Each couple's latest response: its instrument gives the headline; its time the last
     -- check-in.
     SELECT p.couple_id, arg_max(v.code, r.completed_at) AS instrument_code,
@@ -51,19 +64,26 @@ WITH chosen AS (
 ), headline AS (
     SELECT x.couple_id, x.partner, x.scale_label, x.latest, x.baseline, x.change, x.category,
            x.n_scores, x.latest_at, x.score_min, x.score_max
-    FROM partner_scale_change($sees_all, $therapist, (SELECT couples FROM ids)) x
+    -- $headlines (every instrument's headline scale) only narrows the work to those scales
+    -- before aggregating; the joins below still pick each couple's own headline.
+    FROM scale_change($sees_all, $therapist, $couples, scales := $headlines) x
     JOIN seen s ON s.couple_id = x.couple_id AND s.instrument_code = x.instrument_code
     JOIN instruments v ON v.id = x.instrument_id AND v.headline = x.scale_code
 ), trend AS (
-    SELECT r.couple_id, r.partner, list(round(r.score, 2) ORDER BY r.completed_at) AS trend
-    FROM scale_scores($sees_all, $therapist, (SELECT couples FROM ids)) r
+    -- Sorting (time, score) pairs and keeping the scores orders them by time, much faster than
+    -- an ordered aggregate.
+    SELECT r.couple_id, r.partner,
+           list_transform(list_sort(list({'t': r.completed_at, 's': round(r.score, 2)})),
+                          x -> x.s) AS trend
+    FROM scope_scores($sees_all, $therapist, $couples) r
     JOIN seen s ON s.couple_id = r.couple_id AND s.instrument_code = r.instrument_code
     JOIN instruments v ON v.id = r.instrument_id AND v.headline = r.scale_code
+    WHERE list_contains($headlines, r.scale_code)  -- narrows the scan, as above
     GROUP BY r.couple_id, r.partner
 ), flagged AS (
     SELECT couple_id, min(rank) AS top_rank,
            list({'kind': kind, 'severity': severity, 'reason': reason} ORDER BY rank) AS flags
-    FROM couple_flags($sees_all, $therapist, (SELECT couples FROM ids), $as_of)
+    FROM couple_flags($sees_all, $therapist, $couples, $as_of)
     GROUP BY couple_id
 )
 SELECT c.couple_id, c.case_code, c.therapist, c.status, c.start_date, c.repair_focus,
@@ -87,6 +107,7 @@ LEFT JOIN trend tb ON tb.couple_id = c.couple_id AND tb.partner = 'B'
 LEFT JOIN flagged f ON f.couple_id = c.couple_id
 ORDER BY top_rank, len(coalesce(f.flags, [])) DESC, c.case_code
 """
+)
 
 
 def caseload_rows(
@@ -105,17 +126,34 @@ def caseload_rows(
     check-ins and trend; `score_min`/`score_max` the headline scale's range.
     """
     sees_all, me = access.params(actor)
+    params: dict[str, object] = {
+        "sees_all": sees_all,
+        "therapist": me,
+        "statuses": [s for s in statuses if s in STATUSES],
+        "assigned": therapist_id,
+        "search": " ".join(search.split()).lower(),
+    }
+    picked = [int(i) for i in db.query_value(_PICK_SQL, params)]
     return db.query_df(
         _CASELOAD_SQL,
         {
-            "sees_all": sees_all,
-            "therapist": me,
-            "statuses": [s for s in statuses if s in STATUSES],
-            "assigned": therapist_id,
-            "search": " ".join(search.split()).lower(),
+            **params,
+            "couples": _scope(db, actor, picked),
             "as_of": as_of,
+            # A bound list (not a subquery) lets DuckDB filter the scores before aggregating.
+            "headlines": db.query_value("SELECT list(DISTINCT headline) FROM instruments"),
         },
     )
+
+
+def _scope(db: Database, actor: Actor, picked: list[int]) -> list[int] | None:
+    """The couples the clinical macros work on: the picked ones, or None (every couple the
+    actor may see) when the picked ones are nearly all of them. Both give the same rows, since
+    the caseload keeps only the picked couples; None lets the macros skip their scope filter."""
+    if not actor.sees_every_couple:
+        return picked
+    total = int(db.query_value("SELECT count(*) FROM couples"))
+    return None if len(picked) >= 0.9 * total else picked
 
 
 def _partner_text(latest: object, change: object, category: object) -> str:
@@ -125,6 +163,13 @@ def _partner_text(latest: object, change: object, category: object) -> str:
     if not pd.isna(change):  # type: ignore[call-overload]
         text += f" ({float(change):+.1f})"  # type: ignore[arg-type]
     return f"{text} · {category_label(str(category))}"
+
+
+def _trend(values: object) -> list[float]:
+    # DuckDB hands list columns to pandas as numpy arrays (None when a partner has no scores).
+    if isinstance(values, list | tuple | np.ndarray):
+        return [float(v) for v in values]
+    return []
 
 
 def caseload_table(
@@ -152,13 +197,13 @@ def caseload_table(
                 _partner_text(*v)
                 for v in zip(rows["a_latest"], rows["a_change"], rows["a_category"], strict=True)
             ],
-            "a_trend": [list(t) if isinstance(t, list | tuple) else [] for t in rows["a_trend"]],
+            "a_trend": [_trend(t) for t in rows["a_trend"]],
             "partner_b": rows["partner_b"],
             "b_now": [
                 _partner_text(*v)
                 for v in zip(rows["b_latest"], rows["b_change"], rows["b_category"], strict=True)
             ],
-            "b_trend": [list(t) if isinstance(t, list | tuple) else [] for t in rows["b_trend"]],
+            "b_trend": [_trend(t) for t in rows["b_trend"]],
             "headline": rows["headline"].fillna("").astype("str"),
             "last_checkin": [
                 "Never" if pd.isna(t) else f"{t:%-d %b %Y}" for t in rows["last_checkin"]

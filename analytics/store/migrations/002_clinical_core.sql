@@ -201,40 +201,52 @@ JOIN scale_items si ON si.instrument_id = k.instrument_id AND si.scale_code = k.
 JOIN items i ON i.id = si.item_id
 GROUP BY k.instrument_id, k.code;
 
--- Scale scores computed from stored answers: reverse keys ((min + max) - answer) and each item's
--- own range are applied here and nowhere else. Mean scales average the answered items; sum
--- scales prorate (sum x items / answered). No score when fewer than n_needed are answered.
-CREATE OR REPLACE VIEW scale_scores_from_answers AS
+-- Scale scores computed from answers: reverse keys ((min + max) - answer) and each item's own
+-- range are applied here and nowhere else. Mean scales average the answered items; sum scales
+-- prorate (sum x items / answered). No score when fewer than n_needed are answered.
+-- The one definition, over any answers (response_id, item_id, value) and responses (id,
+-- partner_id, instrument_id, completed_at): the stored tables (the view below), or the batch the
+-- writer is storing (analytics/practice/responses.py), read while still in memory.
+CREATE OR REPLACE MACRO scale_scores_of(answer_rows, response_rows) AS TABLE
 WITH answered AS (
     SELECT a.response_id, si.instrument_id, si.scale_code, count(*) AS n_answered,
            sum(CASE WHEN i.reverse THEN i.min_value + i.max_value - a.value ELSE a.value END)
                AS keyed_sum
-    FROM answers a
+    FROM query_table(answer_rows) a
     JOIN scale_items si ON si.item_id = a.item_id
     JOIN items i ON i.id = a.item_id
     GROUP BY a.response_id, si.instrument_id, si.scale_code
 )
 SELECT r.id AS response_id, r.partner_id, p.couple_id, p.label AS partner, r.instrument_id,
-       n.scale_code, r.completed_at, CAST(n.n_answered AS INTEGER) AS n_answered,
+       v.code AS instrument_code, n.scale_code, CAST(r.completed_at AS TIMESTAMP) AS completed_at,
+       CAST(n.n_answered AS INTEGER) AS n_answered,
        CAST(g.n_items AS INTEGER) AS n_items, n.n_answered < g.n_items AS prorated,
        CASE WHEN k.method = 'mean' THEN n.keyed_sum / n.n_answered
             ELSE n.keyed_sum * g.n_items / n.n_answered END AS score
 FROM answered n
-JOIN responses r ON r.id = n.response_id AND r.instrument_id = n.instrument_id
+JOIN query_table(response_rows) r ON r.id = n.response_id AND r.instrument_id = n.instrument_id
 JOIN partners p ON p.id = r.partner_id
+JOIN instruments v ON v.id = r.instrument_id
 JOIN scales k ON k.instrument_id = n.instrument_id AND k.code = n.scale_code
 JOIN scale_ranges g ON g.instrument_id = n.instrument_id AND g.scale_code = n.scale_code
 WHERE n.n_answered >= g.n_needed;
 
+CREATE OR REPLACE VIEW scale_scores_from_answers AS
+SELECT * FROM scale_scores_of('answers', 'responses');
+
 -- Every safety item of every response: answered or not, and whether the answer is positive
 -- (at or above the item's threshold). Safety answers are never averaged into anything.
-CREATE OR REPLACE VIEW safety_items_from_answers AS
+CREATE OR REPLACE MACRO safety_items_of(answer_rows, response_rows) AS TABLE
 SELECT r.id AS response_id, r.partner_id, p.couple_id, p.label AS partner, r.instrument_id,
-       i.id AS item_id, r.completed_at, a.value, a.value >= i.threshold AS positive
-FROM responses r
+       i.id AS item_id, CAST(r.completed_at AS TIMESTAMP) AS completed_at, a.value,
+       a.value >= i.threshold AS positive
+FROM query_table(response_rows) r
 JOIN partners p ON p.id = r.partner_id
 JOIN items i ON i.instrument_id = r.instrument_id AND i.kind = 'safety'
-LEFT JOIN answers a ON a.response_id = r.id AND a.item_id = i.id;
+LEFT JOIN query_table(answer_rows) a ON a.response_id = r.id AND a.item_id = i.id;
+
+CREATE OR REPLACE VIEW safety_items_from_answers AS
+SELECT * FROM safety_items_of('answers', 'responses');
 
 CREATE TABLE response_scores (
     response_id    BIGINT NOT NULL,
@@ -242,6 +254,9 @@ CREATE TABLE response_scores (
     couple_id      INTEGER NOT NULL,
     partner        VARCHAR NOT NULL,
     instrument_id  INTEGER NOT NULL,
+    -- The version's code, kept with the score (it never changes): change and gaps group all
+    -- versions of an instrument together without joining every score to `instruments`.
+    instrument_code VARCHAR NOT NULL,
     scale_code     VARCHAR NOT NULL,
     completed_at   TIMESTAMP NOT NULL,
     n_answered     INTEGER NOT NULL,
@@ -273,7 +288,10 @@ CREATE OR REPLACE MACRO visible_couples(sees_all, therapist) AS TABLE
 -- The couples a clinical query covers: those the actor may see, or the ones of them listed in
 -- `couples` (an INTEGER[]; NULL for all). Every clinical macro below starts from it, so no number
 -- is ever computed for a couple the actor may not see, and the work follows the caseload shown,
--- not the practice's size.
+-- not the practice's size. Each macro writes its filter as
+--   (sees_all AND couples IS NULL) OR couple_id IN (SELECT couple_id FROM couples_in_scope(...))
+-- so that, for someone who sees every couple and asks for all of them, the bound constants fold
+-- the filter away instead of semi-joining every score against the whole practice.
 CREATE OR REPLACE MACRO couples_in_scope(sees_all, therapist, couples) AS TABLE
     SELECT couple_id FROM visible_couples(sees_all, therapist)
     WHERE couples IS NULL OR list_contains(couples, couple_id);
@@ -322,42 +340,54 @@ SELECT *,
        END AS cutoff_from
 FROM derived;
 
--- Scores per response and scale, with the band the score falls in.
-CREATE OR REPLACE MACRO scale_scores(sees_all, therapist, couples) AS TABLE
-SELECT s.*, v.code AS instrument_code, b.label AS band, b.meaning AS band_meaning
+-- Scores per response and scale, without the band: what change and gaps aggregate (the band
+-- is looked up only where it is shown, so the large aggregations skip that join).
+CREATE OR REPLACE MACRO scope_scores(sees_all, therapist, couples) AS TABLE
+SELECT s.*
 FROM response_scores s
-JOIN instruments v ON v.id = s.instrument_id
+WHERE (sees_all AND couples IS NULL)
+   OR s.couple_id IN (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples));
+
+-- Scores per response and scale, with the band the score falls in. (`upper IS NULL` written as
+-- an infinite upper bound keeps this a hash join rather than a nested loop.)
+CREATE OR REPLACE MACRO scale_scores(sees_all, therapist, couples) AS TABLE
+SELECT s.*, b.label AS band, b.meaning AS band_meaning
+FROM scope_scores(sees_all, therapist, couples) s
 LEFT JOIN scale_bands b
   ON b.instrument_id = s.instrument_id AND b.scale_code = s.scale_code
- AND s.score >= b.lower AND (b.upper IS NULL OR s.score < b.upper)
-WHERE s.couple_id IN (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples));
+ AND s.score >= b.lower AND s.score < coalesce(b.upper, 'infinity');
 
 -- Per partner, instrument (all its versions) and scale: baseline (first score), latest, change,
--- reliable change index, category, and the criteria used (from the latest version's scale).
+-- reliable change index, category, and the criteria used (from the newest version answered).
 -- Categories: not_enough_data (fewer than two scores), no_reliable_change_figure, recovered
 -- (reliable improvement from the distressed side of the cutoff across it), improved,
 -- deteriorated (reliable worsening), unchanged. Direction-aware throughout.
-CREATE OR REPLACE MACRO partner_scale_change(sees_all, therapist, couples) AS TABLE
+-- scale_change is these numbers; partner_scale_change (below) adds the bands of the baseline and
+-- the latest score. The caseload and the flags read scale_change, which skips the band lookup
+-- and, with `scales` (a VARCHAR[]; NULL for all), works on those scales only.
+CREATE OR REPLACE MACRO scale_change(sees_all, therapist, couples, scales := NULL) AS TABLE
 WITH ends AS (
-    SELECT couple_id, partner, partner_id, instrument_code, scale_code,
+    -- partner_id alone names the couple and the partner: fewer grouping keys, same groups.
+    SELECT any_value(couple_id) AS couple_id, any_value(partner) AS partner, partner_id,
+           instrument_code, scale_code,
            count(*) AS n_scores,
            arg_min(score, completed_at) AS baseline,
            min(completed_at) AS baseline_at,
-           arg_min(band, completed_at) AS baseline_band,
            arg_max(score, completed_at) AS latest,
            max(completed_at) AS latest_at,
-           arg_max(band, completed_at) AS latest_band,
-           arg_max(band_meaning, completed_at) AS latest_band_meaning,
-           arg_max(instrument_id, completed_at) AS instrument_id
-    FROM scale_scores(sees_all, therapist, couples)
-    GROUP BY couple_id, partner, partner_id, instrument_code, scale_code
+           max(instrument_id) AS instrument_id
+    FROM scope_scores(sees_all, therapist, couples)
+    WHERE scales IS NULL OR list_contains(scales, scale_code)
+    GROUP BY partner_id, instrument_code, scale_code
 ), measured AS (
     SELECT e.*, k.label AS scale_label, k.family, k.position, k.direction, k.better_sign,
            k.score_min, k.score_max, k.sdiff, k.rc_points, k.rc_method, k.rc_source,
            k.cutoff_used, k.cutoff_method, k.cutoff_from,
-           e.latest - e.baseline AS change,
-           (e.latest - e.baseline) / k.sdiff AS rci,
-           k.better_sign * (e.latest - e.baseline) / k.sdiff AS improvement_index,
+           -- No change before a second score: one score is a baseline, not a change of 0.
+           CASE WHEN e.n_scores >= 2 THEN e.latest - e.baseline END AS change,
+           CASE WHEN e.n_scores >= 2 THEN (e.latest - e.baseline) / k.sdiff END AS rci,
+           CASE WHEN e.n_scores >= 2
+                THEN k.better_sign * (e.latest - e.baseline) / k.sdiff END AS improvement_index,
            -- "Distressed": the side of the cutoff away from better.
            k.better_sign * (e.baseline - k.cutoff_used) < 0 AS baseline_distressed,
            k.better_sign * (e.latest - k.cutoff_used) < 0 AS latest_distressed
@@ -375,26 +405,60 @@ SELECT *,
             ELSE 'unchanged' END AS category
 FROM measured;
 
+CREATE OR REPLACE MACRO partner_scale_change(sees_all, therapist, couples) AS TABLE
+WITH bands AS (
+    -- As arg_min/arg_max skip NULLs, a band is that of the first (last) score that has one.
+    SELECT couple_id, partner, instrument_code, scale_code,
+           arg_min(band, completed_at) AS baseline_band,
+           arg_max(band, completed_at) AS latest_band,
+           arg_max(band_meaning, completed_at) AS latest_band_meaning
+    FROM scale_scores(sees_all, therapist, couples)
+    GROUP BY couple_id, partner, instrument_code, scale_code
+)
+SELECT x.couple_id, x.partner, x.partner_id, x.instrument_code, x.scale_code, x.n_scores,
+       x.baseline, x.baseline_at, b.baseline_band, x.latest, x.latest_at, b.latest_band,
+       b.latest_band_meaning, x.instrument_id,
+       x.* EXCLUDE (couple_id, partner, partner_id, instrument_code, scale_code, n_scores,
+                    baseline, baseline_at, latest, latest_at, instrument_id)
+FROM scale_change(sees_all, therapist, couples) x
+JOIN bands b USING (couple_id, partner, instrument_code, scale_code);
+
 -- Both partners' scores per scale in each week they both checked in (ISO weeks, Monday first;
 -- a partner's last response of the week counts), and the gap between them (A minus B).
+-- One pass: each week's row carries both partners' last score (NULL when one did not answer).
 CREATE OR REPLACE MACRO couple_weekly_gaps(sees_all, therapist, couples) AS TABLE
 WITH weekly AS (
-    SELECT couple_id, partner, instrument_code, scale_code,
+    SELECT couple_id, instrument_code, scale_code,
            CAST(date_trunc('week', completed_at) AS DATE) AS week,
-           arg_max(score, completed_at) AS score,
-           arg_max(instrument_id, completed_at) AS instrument_id
-    FROM scale_scores(sees_all, therapist, couples)
-    GROUP BY couple_id, partner, instrument_code, scale_code,
+           arg_max(score, completed_at) FILTER (WHERE partner = 'A') AS score_a,
+           arg_max(score, completed_at) FILTER (WHERE partner = 'B') AS score_b,
+           -- Criteria come from the newest version answered (ids only grow with new versions).
+           max(instrument_id) AS instrument_id
+    FROM scope_scores(sees_all, therapist, couples)
+    GROUP BY couple_id, instrument_code, scale_code,
              CAST(date_trunc('week', completed_at) AS DATE)
 )
-SELECT a.couple_id, a.instrument_code, a.scale_code, a.week, a.score AS score_a,
-       b.score AS score_b, a.score - b.score AS gap, abs(a.score - b.score) AS gap_size,
-       greatest(a.instrument_id, b.instrument_id) AS instrument_id
-FROM weekly a
-JOIN weekly b
-  ON b.couple_id = a.couple_id AND b.instrument_code = a.instrument_code
- AND b.scale_code = a.scale_code AND b.week = a.week AND b.partner = 'B'
-WHERE a.partner = 'A';
+SELECT couple_id, instrument_code, scale_code, week, score_a, score_b, score_a - score_b AS gap,
+       abs(score_a - score_b) AS gap_size, instrument_id
+FROM weekly
+WHERE score_a IS NOT NULL AND score_b IS NOT NULL;
+
+-- Per couple and scale: the latest week both partners checked in, their scores and the gap, and
+-- whether it is wider than the smallest reliable change. What the partner-gap flag needs (the
+-- trend below is for the couple page).
+CREATE OR REPLACE MACRO couple_latest_gaps(sees_all, therapist, couples) AS TABLE
+WITH latest AS (
+    SELECT couple_id, instrument_code, scale_code, max(week) AS latest_week,
+           arg_max(score_a, week) AS latest_a, arg_max(score_b, week) AS latest_b,
+           max(instrument_id) AS instrument_id
+    FROM couple_weekly_gaps(sees_all, therapist, couples)
+    GROUP BY couple_id, instrument_code, scale_code
+)
+SELECT s.*, s.latest_a - s.latest_b AS latest_gap, abs(s.latest_a - s.latest_b) AS latest_gap_size,
+       k.label AS scale_label, k.position, k.family, k.rc_points,
+       k.rc_points IS NOT NULL AND abs(s.latest_a - s.latest_b) > k.rc_points AS exceeds_noise
+FROM latest s
+JOIN scale_criteria k ON k.instrument_id = s.instrument_id AND k.code = s.scale_code;
 
 -- Per couple and scale: the latest paired week's gap, how the gap moved (first paired week to
 -- latest, and its slope per week), and whether it is wider than the smallest reliable change:
@@ -409,7 +473,7 @@ WITH summary AS (
            arg_max(score_b, week) AS latest_b,
            max(week) AS latest_week,
            regr_slope(gap_size, epoch(week) / 604800.0) AS gap_trend_per_week,
-           arg_max(instrument_id, week) AS instrument_id
+           max(instrument_id) AS instrument_id
     FROM couple_weekly_gaps(sees_all, therapist, couples)
     GROUP BY couple_id, instrument_code, scale_code
 )
@@ -433,7 +497,8 @@ JOIN instruments v ON v.id = s.instrument_id
 LEFT JOIN (SELECT couple_id, max(covers_response_id) AS covers FROM safety_reviews
            GROUP BY couple_id) w ON w.couple_id = s.couple_id
 WHERE s.positive
-  AND s.couple_id IN (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples));
+  AND ((sees_all AND couples IS NULL)
+       OR s.couple_id IN (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples)));
 
 -- The flags that put a couple on the therapist's list, safety always first. One row per couple
 -- and kind: severity, a plain-language reason, and the numbers behind it (JSON). Thresholds are
@@ -445,7 +510,7 @@ WITH settings AS (
            max(value) FILTER (WHERE key = 'no_improvement_checkins') AS min_checkins
     FROM practice_settings
 ), change AS MATERIALIZED (
-    SELECT * FROM partner_scale_change(sees_all, therapist, couples)
+    SELECT * FROM scale_change(sees_all, therapist, couples)
 ), safety AS (
     SELECT couple_id, count(*) AS n,
            first(partner ORDER BY completed_at DESC, item) AS who,
@@ -459,17 +524,18 @@ WITH settings AS (
     WHERE NOT acknowledged
     GROUP BY couple_id
 ), worse AS (
+    -- Partner breaks the tie when both fell by as much on the same scale (a stable reason).
     SELECT couple_id, count(*) AS n,
-           first(partner ORDER BY improvement_index, position) AS who,
-           first(scale_label ORDER BY improvement_index, position) AS scale_label,
-           first(baseline ORDER BY improvement_index, position) AS baseline,
-           first(latest ORDER BY improvement_index, position) AS latest,
-           first(rc_points ORDER BY improvement_index, position) AS rc_points,
+           first(partner ORDER BY improvement_index, position, partner) AS who,
+           first(scale_label ORDER BY improvement_index, position, partner) AS scale_label,
+           first(baseline ORDER BY improvement_index, position, partner) AS baseline,
+           first(latest ORDER BY improvement_index, position, partner) AS latest,
+           first(rc_points ORDER BY improvement_index, position, partner) AS rc_points,
            to_json(list({'partner': partner, 'instrument': instrument_code,
                          'scale': scale_code, 'scale_label': scale_label,
                          'baseline': baseline, 'latest': latest, 'change': change,
                          'rc_points': rc_points, 'rci': rci}
-                        ORDER BY improvement_index, position)) AS details
+                        ORDER BY improvement_index, position, partner)) AS details
     FROM change
     WHERE category = 'deteriorated'
     GROUP BY couple_id
@@ -483,10 +549,9 @@ WITH settings AS (
            first(latest_week ORDER BY latest_gap_size / rc_points DESC, position) AS week,
            to_json(list({'instrument': instrument_code, 'scale': scale_code,
                          'scale_label': scale_label, 'week': latest_week, 'a': latest_a,
-                         'b': latest_b, 'gap': latest_gap, 'rc_points': rc_points,
-                         'gap_trend_per_week': gap_trend_per_week}
+                         'b': latest_b, 'gap': latest_gap, 'rc_points': rc_points}
                         ORDER BY latest_gap_size / rc_points DESC, position)) AS details
-    FROM couple_scale_gaps(sees_all, therapist, couples)
+    FROM couple_latest_gaps(sees_all, therapist, couples)
     WHERE exceeds_noise
     GROUP BY couple_id
 ), flat_partners AS (
@@ -517,11 +582,13 @@ WITH settings AS (
     FROM couples c
     JOIN partners p ON p.couple_id = c.id
     LEFT JOIN (SELECT partner_id, max(completed_at) AS last_at FROM responses
-               WHERE partner_id IN (SELECT p2.id FROM partners p2 WHERE p2.couple_id IN
-                   (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples)))
+               WHERE (sees_all AND couples IS NULL)
+                  OR partner_id IN (SELECT p2.id FROM partners p2 WHERE p2.couple_id IN
+                      (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples)))
                GROUP BY partner_id) r ON r.partner_id = p.id
     WHERE c.status = 'active'
-      AND c.id IN (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples))
+      AND ((sees_all AND couples IS NULL)
+           OR c.id IN (SELECT couple_id FROM couples_in_scope(sees_all, therapist, couples)))
 ), late AS (
     SELECT couple_id, count(*) AS n, min(days) AS days, max(last_at) AS last_at,
            any_value(start_date) AS start_date, min(partner) AS who,
