@@ -34,7 +34,8 @@ def show_result(result: service.ImportResult) -> None:
         icon="✅",
     )
     for couple_id, case_code in result.couples:
-        if st.button(f"Open {case_code}", key=f"import_open_{couple_id}", icon="👫"):
+        label = f"Open {ui.escape_markdown(case_code)}"
+        if st.button(label, key=f"import_open_{couple_id}", icon="👫"):
             st.session_state["couple_id"] = couple_id
             st.switch_page("pages/couple.py")
 
@@ -63,6 +64,10 @@ def choose_mapping(parsed: ParsedFile) -> Mapping:
         if profile_name:
             st.caption("Columns mapped by the saved profile:")
             st.text(profile_name)
+        st.caption(
+            "Columns marked (free text) hold answers in the partner's own words: they are stored "
+            "with the response, kept confidential and shown only on the couple page."
+        )
         for number, column in enumerate(parsed.question_columns, start=1):
             left, right = st.columns([2, 3])
             left.text(column)
@@ -81,10 +86,13 @@ def choose_mapping(parsed: ParsedFile) -> Mapping:
 
 
 def show_preview(preview: service.ImportPreview) -> None:
-    for problem in preview.problems:
-        st.error(problem, icon="🚫")
+    if preview.problems:
+        # The reasons name scales and items from instrument files: shown as plain text only.
+        st.error("This file cannot be imported:", icon="🚫")
+        for problem in preview.problems:
+            st.text(problem)
     if preview.unmapped and not preview.problems:
-        st.caption("Questions of the check-in that no column holds (left unanswered):")
+        st.caption("Questions that no column holds (left unanswered):")
         st.text(", ".join(preview.unmapped))
     cols = st.columns(4)
     cols[0].metric("New responses", preview.accepted)

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from analytics.cli.main import main
+from analytics.cli import main as cli_main
 from analytics.importing import service
 from analytics.importing.mapping import Mapping
-from analytics.instruments import definitions as instruments
-from analytics.practice.therapists import Actor, add_therapist
+from analytics.instruments import catalog
+from analytics.practice.access import Actor
+from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 
-CODES = [item.code for item in instruments.default().items]
+TODAY = dt.date(2026, 11, 20)
+NOW = dt.datetime(2026, 11, 20, 12, 0)  # naive UTC
+CODES = [item.code for item in catalog.builtin("checkin").answer_items]
 KEYS = {"source", "accepted", "rejected", "duplicates", "unmatched", "batch_id", "errors"}
-TABLES = ("import_batches", "responses", "answers", "unmatched_responses", "audit_log")
+TABLES = (
+    "import_batches",
+    "responses",
+    "answers",
+    "text_answers",
+    "unmatched_responses",
+    "audit_log",
+)
 
 
 def write_csv(
@@ -31,6 +43,11 @@ def write_csv(
         lines.append(",".join([email, when, *cells]))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def main(argv: Sequence[str]) -> int:
+    """The command line with the clock fixed at TODAY / NOW."""
+    return cli_main.main(list(argv), today=TODAY, now=NOW)
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -194,6 +211,7 @@ def test_named_profile_maps_opaque_headers(
         therapist,
         path.name,
         path.read_bytes(),
+        now=NOW,
         mapping=Mapping("checkin", dict(zip(opaque, CODES, strict=True))),
     )
     service.commit_import(db, therapist, preview, save_profile_as="Opaque form")
@@ -207,3 +225,39 @@ def test_named_profile_maps_opaque_headers(
         capsys, "import", str(later), "--db", str(db_path), "--json", "--profile", "opaque form"
     )
     assert code == 0 and out["duplicates"] == 1
+
+
+def test_future_is_judged_against_the_given_clock(
+    capsys: pytest.CaptureFixture[str], db_path: Path, tmp_path: Path, couple: int
+) -> None:
+    """`now` comes from the caller: a time one second after it is in the future."""
+    path = write_csv(
+        tmp_path / "edge.csv",
+        [
+            ("d001.a@example.org", "2026-11-20 12:00:00"),
+            ("d001.b@example.org", "2026-11-20 12:00:01"),
+        ],
+    )
+    code, out, _ = cli(capsys, "import", str(path), "--db", str(db_path), "--json", "--dry-run")
+    assert code == 0 and out["accepted"] == 1
+    assert out["errors"] == [{"row": 3, "reason": "The completion date is in the future."}]
+
+
+def test_free_text_is_stored_and_never_printed(
+    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, tmp_path: Path, couple: int
+) -> None:
+    secret = "Zebra-Quartz confidential 4471"
+    head = ",".join(["Email", "Completed", *CODES, "TXT1", "TXT2"])
+    cells = ",".join("0" if c.startswith("SAF") else "4" for c in CODES)
+    rows = [
+        f"d001.a@example.org,2026-01-05 18:00,{cells},{secret},",
+        f"d001.b@example.org,2099-01-05 18:00,{cells},{secret},{secret}",  # rejected: future
+        f"stranger@example.org,2026-01-05 20:00,{cells},,{secret}",  # queued with its text
+    ]
+    path = tmp_path / "texts.csv"
+    path.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    for extra in (["--json"], []):
+        code, out, err = cli(capsys, "import", str(path), "--db", str(db_path), *extra)
+        assert code == 0 and secret not in json.dumps(out) + err
+    assert db.query_rows("SELECT text FROM text_answers") == [(secret,)]
+    assert db.query_value("SELECT texts FROM unmatched_responses") == json.dumps({"TXT2": secret})

@@ -1,9 +1,13 @@
 """Property tests: whatever bytes arrive, read_export returns a valid ParsedFile or refuses
-with CaseloadError; no other exception ever escapes; and through the whole pipeline a malformed
-file changes the database only by exactly what its preview promised."""
+with CaseloadError; no other exception ever escapes; every answer cell decodes through its own
+item's format into exactly one outcome; and through the whole pipeline a malformed file changes
+the database only by exactly what its preview promised, never quoting a cell in a reason."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +16,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.cli.import_cmd import PRACTICE
 from analytics.demo.build import build_demo
 from analytics.errors import CaseloadError
 from analytics.importing import parsed, service
+from analytics.importing.mapping import Mapping, convert_answers
 from analytics.importing.parsed import ParsedFile
 from analytics.importing.readers import read_export
-from analytics.practice.opening import open_database
+from analytics.instruments import catalog
+from analytics.practice.access import PRACTICE
+from analytics.practice.opening import open_practice
 from analytics.store.db import Database
+
+NOW = dt.datetime(2026, 11, 20, 12, 0)  # naive UTC; the sample exports are all before it
+CHECKIN, CSI4 = catalog.builtin("checkin"), catalog.builtin("csi4")
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_BYTES = {p.name: p.read_bytes() for p in sorted(SAMPLES.glob("*.csv"))} | {
@@ -45,6 +54,7 @@ CELLS = st.one_of(
             "46329.82", "a@b.org", "D-001A", "False", "Survey Preview", "Spam", "8", "partial",
             '{"ImportId":"QID1"}', "=HYPERLINK(\"x\")", "+cmd", "@SUM(A1)", "<b>x</b>", "\"",
             "2026-11-02T19:41:12+05:30", "11/14/2026 1:00 AM XYZ", "[not completed]", "\n",
+            "Never", "Once", "More than once", "once ", "2", "3", "6", "Agree", "Zebra-Quartz",
         ]
     ),
     st.text(max_size=12),
@@ -155,13 +165,50 @@ _PIPELINE = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-_TABLES = ("responses", "answers", "unmatched_responses", "import_batches", "audit_log")
+_TABLES = (
+    "responses",
+    "answers",
+    "text_answers",
+    "unmatched_responses",
+    "import_batches",
+    "audit_log",
+)
+# Every sentence a rejected row's reason may hold: fixed wording, item codes and counts only,
+# never a cell of the file (readers' own reasons for rows they set aside included).
+_SENTENCE = (
+    r"The email address and the client code belong to different clients\."
+    r"|The completion date is (?:missing|not a date that can be read|in the future)\."
+    r"|Answers (?:that are not on the scale|outside the scale) \([A-Z0-9_]+(?:, [A-Z0-9_]+)*\)\."
+    r"|Too few [A-Za-z ()-]+ questions answered \(\d+ of \d+; at least \d+ are needed\)\."
+)
+_REASON = re.compile(rf"(?:{_SENTENCE})(?: (?:{_SENTENCE}))*")
+_SET_ASIDE = {
+    "blank row",
+    "no item named on this row",
+    "survey preview",
+    "survey test response",
+    "marked as spam",
+    "unfinished response",
+    "form not used at this event",
+    "form not filled in",
+}
+# Answers stored outside their item's own range, or free text stored blank or under a non-text
+# item: both must stay empty whatever the file held.
+_BAD_ANSWERS = (
+    "SELECT count(*) FROM answers a JOIN items i ON i.id = a.item_id"
+    " WHERE i.kind = 'text' OR a.value < i.min_value OR a.value > i.max_value"
+    " OR a.value <> round(a.value)"
+)
+_BAD_TEXTS = (
+    "SELECT count(*) FROM text_answers t JOIN items i ON i.id = t.item_id"
+    " WHERE i.kind <> 'text' OR trim(t.text) = ''"
+)
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = open_database(tmp_path_factory.mktemp("fuzz") / "fuzz.duckdb")
-    build_demo(db)
+    db = open_practice(tmp_path_factory.mktemp("fuzz") / "fuzz.duckdb")
+    build_demo(db, as_of=NOW.date())
     yield db
     db.close()
 
@@ -186,11 +233,13 @@ def test_malformed_files_through_the_pipeline(
     data = mutate(SAMPLE_BYTES[name], edits)
     before = _counts(demo_db)
     try:
-        preview = service.prepare(demo_db, PRACTICE, name, data)
+        preview = service.prepare(demo_db, PRACTICE, name, data, now=NOW)
     except CaseloadError:
         assert _counts(demo_db) == before
         return
     assert _counts(demo_db) == before  # a preview never writes
+    for issue in preview.rejected:
+        assert issue.reason in _SET_ASIDE or _REASON.fullmatch(issue.reason), issue.reason
     if not preview.importable:
         return
     try:
@@ -201,3 +250,55 @@ def test_malformed_files_through_the_pipeline(
     after = _counts(demo_db)
     assert after["responses"] - before["responses"] == result.accepted
     assert after["unmatched_responses"] - before["unmatched_responses"] == result.unmatched
+    assert preview.validation is not None
+    if result.accepted == len(preview.validation.matched):  # nothing else stored meanwhile
+        texts = int(preview.validation.matched_texts.notna().sum().sum())
+        assert after["text_answers"] - before["text_answers"] == texts
+    assert demo_db.query_value(_BAD_ANSWERS) == 0
+    assert demo_db.query_value(_BAD_TEXTS) == 0
+
+
+# --- Per-item formats: each cell decodes through its own item's labels and range ------------
+
+_ITEMS = [(CHECKIN, "SAF2"), (CHECKIN, "SAT1"), (CSI4, "CSI4_1"), (CSI4, "CSI4_3")]
+_ANSWER_CELLS = st.one_of(
+    st.sampled_from(
+        ["Never", "once", " More  than once ", "Strongly agree", "agree", "Neither agree nor "
+         "disagree", "0", "1", "2", "3", "5", "6", "7", "-1", "2.5", "4,0", "", " ", "1e3"]
+    ),
+    st.integers(-3, 9).map(str),
+    st.text(max_size=8),
+)  # fmt: skip
+
+
+@FUZZ
+@given(st.sampled_from(_ITEMS), st.lists(st.one_of(st.none(), _ANSWER_CELLS), max_size=12))
+def test_every_cell_has_exactly_one_outcome(
+    target: tuple[object, str], cells: list[str | None]
+) -> None:
+    """A cell is blank, invalid (a word that is not one of the item's labels), out of the
+    item's range, or a value within it: never two of these, and labels decode to their place."""
+    instrument, code = target
+    assert instrument is CHECKIN or instrument is CSI4
+    item = instrument.item(code)
+    assert item.format is not None
+    frame = pd.DataFrame({"col": pd.Series(cells, dtype="str")})
+    got = convert_answers(frame, Mapping(instrument.code, {"col": code}), instrument)
+    for cell, value, invalid, outside in zip(
+        cells, got.values[code], got.invalid[code], got.out_of_range[code], strict=True
+    ):
+        text = " ".join((cell or "").split()).lower()
+        labels = [" ".join(label.split()).lower() for label in item.format.labels]
+        number = re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", text)
+        blank = not text
+        assert int(blank) + int(invalid) + int(outside) + int(not math.isnan(value)) == 1, cell
+        if number and not float(text.replace(",", ".")).is_integer():
+            assert invalid  # every format is whole steps
+        elif number:
+            parsed_number = float(text.replace(",", "."))
+            assert outside == (not item.min <= parsed_number <= item.max)
+            assert math.isnan(value) or value == parsed_number
+        elif text in labels:
+            assert value == item.min + labels.index(text)
+        elif not blank:
+            assert invalid

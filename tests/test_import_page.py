@@ -12,27 +12,46 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
-from analytics.instruments import definitions as instruments
-from analytics.practice.therapists import Actor
+from analytics.instruments import catalog
+from analytics.practice.access import Actor
 from analytics.store.db import Database
 
 ROOT = Path(__file__).parents[1]
 PAGE = "pages/import_responses.py"
-CODES = [item.code for item in instruments.default().items]
+CHECKIN = catalog.builtin("checkin")
+CODES = [item.code for item in CHECKIN.answer_items]  # scored and safety
+TOPICS = CHECKIN.item("TXT1").text or ""  # free-text questions, headed by their wording
+EXTRA = CHECKIN.item("TXT2").text or ""
+SECRET = "Zebra-Quartz confidential 4471"  # a client's free text: stored, never shown
 
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
 
 def export(
-    rows: list[tuple[str, str]], columns: list[str] | None = None, extra: str | None = None
+    rows: list[tuple[str, str]],
+    columns: list[str] | None = None,
+    extra: str | None = None,
+    texts: tuple[str, str] | None = None,
 ) -> bytes:
+    """Email, Completed, one column per numeric item (labels: "Agree", safety "Never"), then
+    optionally one odd extra column and the two free-text questions."""
     heads = columns or CODES
-    lines = [",".join(["Email", "Completed", *heads, *([extra] if extra else [])])]
+    tail = [*([extra] if extra else []), *([TOPICS, EXTRA] if texts else [])]
+    lines = [",".join(["Email", "Completed", *heads, *tail])]
     for email, when in rows:
-        cells = ["0" if c.startswith("SAF") else "Agree" for c in CODES]
-        lines.append(",".join([email, when, *cells, *(["x"] if extra else [])]))
+        cells = ["Never" if c.startswith("SAF") else "Agree" for c in CODES]
+        lines.append(",".join([email, when, *cells, *(["x"] if extra else []), *(texts or ())]))
     return ("\n".join(lines) + "\n").encode()
+
+
+def everything_shown(at: AppTest) -> str:
+    """The text of every element on the page (values of tables included)."""
+    parts: list[str] = [str(e.value) for e in (*at.markdown, *at.caption, *at.text, *at.title)]
+    parts += [str(e.value) for e in (*at.subheader, *at.error, *at.success, *at.info, *at.metric)]
+    parts += [e.value.to_csv() for e in at.dataframe]
+    parts += [str(o) for box in at.selectbox for o in box.options]
+    return "\n".join(parts)
 
 
 def page(actor: Actor) -> AppTest:
@@ -67,7 +86,8 @@ def test_upload_review_confirm(db: Database, therapist: Actor, couple: int) -> N
             ("d001.a@example.org", "2026-01-05 18:00"),
             ("d001.b@example.org", "2099-01-05 18:00"),
             ("stranger@example.org", "2026-01-05 19:00"),
-        ]
+        ],
+        texts=(SECRET, ""),
     )
     upload(at, "weekly.csv", data)
     assert any("Plain CSV (one row per response) export, 3 responses" in t.value for t in at.text)
@@ -78,7 +98,7 @@ def test_upload_review_confirm(db: Database, therapist: Actor, couple: int) -> N
         "Unmatched": "1",
     }
     accepted, rejected = at.dataframe[0].value, at.dataframe[1].value
-    assert list(accepted["case"]) == ["D-001"]
+    assert list(accepted["case"]) == ["D-001"] and list(accepted["free text"]) == [1]
     assert rejected.to_dict("records") == [
         {"row": 3, "reason": "The completion date is in the future."}
     ]
@@ -88,6 +108,7 @@ def test_upload_review_confirm(db: Database, therapist: Actor, couple: int) -> N
     assert not at.exception, [e.value for e in at.exception]
     assert db.query_value("SELECT count(*) FROM responses") == 1
     assert db.query_value("SELECT count(*) FROM answers") == len(CODES)
+    assert db.query_rows("SELECT text FROM text_answers") == [(SECRET,)]
     assert any("Imported 1 new responses" in s.value for s in at.success)
     assert any(b.label == "Open D-001" for b in at.button)
 
@@ -100,9 +121,40 @@ def test_upload_review_confirm(db: Database, therapist: Actor, couple: int) -> N
     button(at, "File under").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert db.query_value("SELECT count(*) FROM responses") == 2
+    assert db.query_value("SELECT count(*) FROM text_answers") == 2  # the queued row's text
     assert db.query_value("SELECT status FROM unmatched_responses") == "assigned"
     assert any("filed" in s.value for s in at.success)
     assert any("No imported response is waiting" in c.value for c in at.caption)
+    assert SECRET not in everything_shown(at)
+
+
+def test_mapping_step_shows_free_text_columns(db: Database, therapist: Actor, couple: int) -> None:
+    data = export([("d001.a@example.org", "2026-01-05 18:00")], texts=(SECRET, "Thanks"))
+    at = upload(page(therapist), "weekly.csv", data)
+    boxes = {
+        column.value: box
+        for column, box in zip(
+            [t for t in at.text if t.value in (*CODES, TOPICS, EXTRA)],
+            [s for s in at.selectbox if str(s.key).startswith("import_map_")],
+            strict=True,
+        )
+    }
+    assert len(boxes) == len(CODES) + 2
+    shown = {column: box.options[box.index or 0] for column, box in boxes.items()}
+    assert shown[TOPICS] == "TXT1 · Topics for next session (free text)"
+    assert shown[EXTRA] == "TXT2 · Anything else (free text)"
+    assert shown["SAF2"] == "SAF2 · Fear of the partner (safety)"
+    assert any("(free text)" in c.value and "confidential" in c.value for c in at.caption)
+    assert metrics(at)["New responses"] == "1" and not at.error
+    assert SECRET not in everything_shown(at)
+
+    # Left out, a free-text column is simply not imported (the questions are optional).
+    boxes[TOPICS].set_value("")
+    at.run()
+    assert metrics(at)["New responses"] == "1" and not at.error
+    button(at, "Import 1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert db.query_rows("SELECT text FROM text_answers") == [("Thanks",)]
 
 
 def test_mapping_is_corrected_and_saved_as_profile(
@@ -111,7 +163,8 @@ def test_mapping_is_corrected_and_saved_as_profile(
     opaque = [f"Field {i}" for i in range(1, len(CODES) + 1)]
     data = export([("d001.a@example.org", "2026-01-05 18:00")], columns=opaque)
     at = upload(page(therapist), "opaque.csv", data)
-    assert any("safety questions" in e.value for e in at.error)
+    assert [e.value for e in at.error] == ["This file cannot be imported:"]
+    assert any(t.value.startswith("The safety questions SAF1, SAF2") for t in at.text)
     assert button(at, "Import").disabled
 
     boxes = [s for s in at.selectbox if str(s.key).startswith("import_map_")]

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from analytics.clinical.scores import scale_scores
 from analytics.errors import CaseloadError
 from analytics.importing import commit as commit_module
 from analytics.importing import service, unmatched
@@ -29,29 +30,37 @@ from analytics.importing.parsed import (
     ParsedFile,
     RowIssue,
 )
-from analytics.instruments import definitions as instruments
-from analytics.practice import audit
+from analytics.instruments import catalog, lookup
+from analytics.practice import audit, responses
+from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput, add_couple
-from analytics.practice.therapists import Actor, add_therapist
+from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 
-INS = instruments.default()
-CODES = [item.code for item in INS.items]
+INS = catalog.builtin("checkin")
+CODES = [item.code for item in INS.answer_items]  # 30 scored + 4 safety, answered with numbers
+TEXT_CODES = [item.code for item in INS.text_items]  # TXT1, TXT2
+START = dt.date(2026, 1, 5)  # when the test couples start therapy
 WHEN = dt.datetime(2026, 1, 5, 18, 30)
+NOW = dt.datetime(2026, 11, 20, 12, 0)  # the clock, naive UTC
 TABLES = (
     "import_batches",
     "import_profiles",
     "responses",
     "answers",
+    "text_answers",
     "unmatched_responses",
     "audit_log",
 )
+# Stands for a client's confidential free text: it must reach text_answers and nothing else.
+SECRET = "Zebra-Quartz confidential 4471"
 
 
 def answers(level: str = "3", /, **overrides: str | None) -> dict[str, str | None]:
-    """Answers for every item: `level` for scored items, "0" for safety, with overrides."""
+    """Answers for every numeric item: `level` for scored items, "0" for safety, with
+    overrides (free-text items only when given as overrides)."""
     base: dict[str, str | None] = {
-        item.code: ("0" if item.is_safety else level) for item in INS.items
+        item.code: ("0" if item.kind == "safety" else level) for item in INS.answer_items
     }
     base.update(overrides)
     return base
@@ -102,8 +111,13 @@ def counts(db: Database) -> dict[str, int]:
     return {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in TABLES}
 
 
+def review(db: Database, actor: Actor, parsed: ParsedFile, **kwargs: Any) -> service.ImportPreview:
+    """Map and check a file against the fixed clock NOW."""
+    return service.review(db, actor, parsed, now=NOW, **kwargs)
+
+
 def run(db: Database, actor: Actor, parsed: ParsedFile, **kwargs: Any) -> service.ImportResult:
-    preview = service.review(db, actor, parsed)
+    preview = review(db, actor, parsed)
     assert not preview.problems
     return service.commit_import(db, actor, preview, **kwargs)
 
@@ -112,9 +126,18 @@ def run(db: Database, actor: Actor, parsed: ParsedFile, **kwargs: Any) -> servic
 
 
 def test_columns_map_by_item_code_in_any_spelling() -> None:
-    headers = ["SAT1", "sat2", "Q_SAT3", "checkin_con1", "CON2 - steady", "Comments"]
+    headers = [
+        "SAT1",
+        "sat2",
+        "Q_SAT3",
+        "checkin_con1",
+        "CON2 - steady",
+        "saf4",
+        "checkin_txt2",
+        "Comments",
+    ]
     parsed = parsed_file([{"answers": {}}], columns=headers)
-    mapping = auto_map(parsed)
+    mapping = auto_map(parsed, [INS])
     assert mapping.instrument_code == "checkin"
     assert mapping.columns == {
         "SAT1": "SAT1",
@@ -122,12 +145,29 @@ def test_columns_map_by_item_code_in_any_spelling() -> None:
         "Q_SAT3": "SAT3",
         "checkin_con1": "CON1",
         "CON2 - steady": "CON2",
+        "saf4": "SAF4",
+        "checkin_txt2": "TXT2",
     }
     assert mapping.ignored == ("Comments",)
 
 
+def test_licensed_item_codes_map_by_code_token(db: Database) -> None:
+    """CSI-4 has codes only (no wording): its columns are found by the code token, "_" and all,
+    among every current instrument."""
+    headers = ["CSI4_1", "csi4_2", "Q_CSI4_3", "CSI4_4 (0-5)", "SAT1"]
+    mapping = auto_map(parsed_file([{"answers": {}}], columns=headers), lookup.current(db))
+    assert mapping.instrument_code == "csi4"
+    assert mapping.columns == {
+        "CSI4_1": "CSI4_1",
+        "csi4_2": "CSI4_2",
+        "Q_CSI4_3": "CSI4_3",
+        "CSI4_4 (0-5)": "CSI4_4",
+    }
+    assert mapping.ignored == ("SAT1",)
+
+
 def test_columns_map_by_normalised_question_text() -> None:
-    texts = {item.code: item.text for item in INS.items}
+    texts = {item.code: item.text or "" for item in INS.items}
     headers = [
         "1. " + texts["CON1"],
         "Q3 - " + texts["CON2"].upper(),
@@ -136,8 +176,10 @@ def test_columns_map_by_normalised_question_text() -> None:
         "Question 12: " + texts["SAT1"].replace(",", " ,"),
         "How much do you agree? [" + texts["SAT2"] + "]",
         "I had \u201cthoughts\u201d of harming myself",
+        "35. " + texts["TXT1"],
+        texts["TXT2"].lower().rstrip("?"),
     ]
-    mapping = auto_map(parsed_file([{"answers": {}}], columns=headers))
+    mapping = auto_map(parsed_file([{"answers": {}}], columns=headers), [INS])
     assert list(mapping.columns.values()) == [
         "CON1",
         "CON2",
@@ -146,12 +188,14 @@ def test_columns_map_by_normalised_question_text() -> None:
         "SAT1",
         "SAT2",
         "SAF4",
+        "TXT1",
+        "TXT2",
     ]
     assert normalise_text("Q3 \u2013 It\u2019s fine!") == "it s fine"
 
 
 def test_second_column_for_the_same_item_is_ignored_with_a_note() -> None:
-    mapping = auto_map(parsed_file([{"answers": {}}], columns=["SAT1", "sat1 (again)"]))
+    mapping = auto_map(parsed_file([{"answers": {}}], columns=["SAT1", "sat1 (again)"]), [INS])
     assert mapping.columns == {"SAT1": "SAT1"}
     assert mapping.ignored == ("sat1 (again)",)
     assert mapping.notes
@@ -182,18 +226,86 @@ def test_labels_and_numbers_become_scale_values() -> None:
     assert got.out_of_range["SAT1"].tolist() == [False] * 10 + [True, True]
 
 
-def test_missing_required_items_block_the_file(db: Database, therapist: Actor) -> None:
-    no_safety = [c for c in CODES if not c.startswith("SAF")]
-    preview = service.review(db, therapist, parsed_file([{}], columns=no_safety))
-    assert not preview.importable and preview.validation is None
-    assert any("SAF1, SAF2, SAF3, SAF4" in p for p in preview.problems)
-    few = service.review(db, therapist, parsed_file([{}], columns=["SAT1", *CODES[-4:]]))
-    assert any("scored questions" in p for p in few.problems)
-    no_global = [c for c in CODES if c not in ("SAT1", "SAT2")]
-    assert any(
-        "SAT1, SAT2" in p
-        for p in service.review(db, therapist, parsed_file([{}], columns=no_global)).problems
+def test_each_item_decodes_through_its_own_format() -> None:
+    """Safety items answer "Never" / "Once" / "More than once" (0-2), scored items agree (0-6):
+    a label or number of the other format is refused, never silently taken."""
+    frame = pd.DataFrame(
+        {
+            "SAF2": pd.Series(
+                ["Once", " never ", "MORE THAN ONCE", "2", "3", "Agree", "0.5", None], dtype="str"
+            ),
+            "SAT1": pd.Series(
+                ["Strongly agree", "Disagree", "6", "0", "7", "Once", "4,5", None], dtype="str"
+            ),
+        }
     )
+    mapping = Mapping("checkin", {"SAF2": "SAF2", "SAT1": "SAT1"})
+    got = convert_answers(frame, mapping, INS)
+    assert got.values["SAF2"].fillna(-1).tolist() == [1.0, 0.0, 2.0, 2.0, -1, -1, -1, -1]
+    assert got.values["SAT1"].fillna(-1).tolist() == [6.0, 1.0, 6.0, 0.0, -1, -1, -1, -1]
+    # A label of the other format, or a number between two steps, is not an answer.
+    assert got.invalid["SAF2"].tolist() == [False] * 5 + [True, True, False]
+    assert got.invalid["SAT1"].tolist() == [False] * 5 + [True, True, False]
+    assert got.out_of_range["SAF2"].tolist() == [False] * 4 + [True, False, False, False]
+    assert got.out_of_range["SAT1"].tolist() == [False] * 4 + [True, False, False, False]
+    assert list(got.texts.columns) == []
+
+
+def test_free_text_is_kept_as_written_never_decoded() -> None:
+    frame = pd.DataFrame(
+        {
+            "Topics": pd.Series(
+                ["  Money;Family time ", "", "   ", None, "5", "Once"], dtype="str"
+            ),
+        }
+    )
+    got = convert_answers(frame, Mapping("checkin", {"Topics": "TXT1"}), INS)
+    assert got.texts["TXT1"].fillna("<blank>").tolist() == [
+        "Money;Family time",
+        "<blank>",
+        "<blank>",
+        "<blank>",
+        "5",
+        "Once",
+    ]
+    assert list(got.values.columns) == [] and list(got.invalid.columns) == []
+
+
+def test_missing_required_items_block_the_file(db: Database, therapist: Actor) -> None:
+    """Every safety question and enough of the headline scale (global satisfaction: 2 of 3)
+    must be in the file; the other scales are scored where a row answers enough of them."""
+
+    def problems(columns: list[str]) -> list[str]:
+        return review(db, therapist, parsed_file([{}], columns=columns)).problems
+
+    no_safety = [c for c in CODES if not c.startswith("SAF")]
+    preview = review(db, therapist, parsed_file([{}], columns=no_safety))
+    assert not preview.importable and preview.validation is None
+    assert preview.problems == ["The safety questions SAF1, SAF2, SAF3, SAF4 are not in the file."]
+    assert problems([c for c in CODES if c != "SAF3"]) == [
+        "The safety questions SAF3 are not in the file."
+    ]
+    assert problems(["SAT1", *CODES[-4:]]) == [
+        "The Global satisfaction questions SAT2, SAT3 are not in the file."
+    ]
+    no_global = [c for c in CODES if c not in ("SAT1", "SAT2")]
+    assert problems(no_global) == [
+        "The Global satisfaction questions SAT1, SAT2 are not in the file."
+    ]
+    assert problems([c for c in no_global if c != "SAF1"]) == [
+        "The safety questions SAF1 are not in the file.",
+        "The Global satisfaction questions SAT1, SAT2 are not in the file.",
+    ]
+    # Two of three headline items are enough; so are the safety items and nothing else scored.
+    assert problems([c for c in CODES if c != "SAT3"]) == []
+    assert problems(["SAT1", "SAT2", *CODES[-4:]]) == []
+    # A mapping chosen by hand (or a saved profile) is held to the same rule.
+    everything = parsed_file([{}])
+    by_hand = Mapping("checkin", {c: c for c in CODES if c not in ("SAF2", "SAT2", "SAT3")})
+    assert review(db, therapist, everything, mapping=by_hand).problems == [
+        "The safety questions SAF2 are not in the file.",
+        "The Global satisfaction questions SAT2, SAT3 are not in the file.",
+    ]
     with pytest.raises(CaseloadError):
         service.commit_import(db, therapist, preview)
 
@@ -203,9 +315,9 @@ def test_profile_is_saved_and_reused_by_header_signature(
 ) -> None:
     opaque = [f"Column {i}" for i in range(1, len(CODES) + 1)]
     first = parsed_file([{"email": "d001.a@example.org"}], columns=opaque)
-    assert service.review(db, therapist, first).problems  # nothing matches automatically
+    assert review(db, therapist, first).problems  # nothing matches automatically
     mapping = Mapping("checkin", dict(zip(opaque, CODES, strict=True)))
-    preview = service.review(db, therapist, first, mapping=mapping)
+    preview = review(db, therapist, first, mapping=mapping)
     result = service.commit_import(db, therapist, preview, save_profile_as="Weekly form")
     assert result.accepted == 1 and result.profile_id is not None
     batch_profile = db.query_value("SELECT profile_id FROM import_batches")
@@ -214,13 +326,13 @@ def test_profile_is_saved_and_reused_by_header_signature(
     next_week = parsed_file(
         [{"email": "d001.a@example.org", "when": WHEN + dt.timedelta(7)}], columns=opaque
     )
-    again = service.review(db, therapist, next_week)
+    again = review(db, therapist, next_week)
     assert again.profile_id == result.profile_id and again.profile_name == "Weekly form"
     assert again.mapping.columns == mapping.columns and again.accepted == 1
-    by_name = service.review(db, therapist, next_week, profile="weekly FORM")
+    by_name = review(db, therapist, next_week, profile="weekly FORM")
     assert by_name.profile_id == result.profile_id
     with pytest.raises(CaseloadError, match="no import profile"):
-        service.review(db, therapist, next_week, profile="Nope")
+        review(db, therapist, next_week, profile="Nope")
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -235,9 +347,10 @@ def test_every_rejection_reason_is_in_plain_words(
         "D-002",
         PartnerInput("Cy", "d002.a@example.org"),
         PartnerInput("Di", "d002.b@example.org"),
+        start_date=START,
     )
     a = "d001.a@example.org"
-    blank_scored: dict[str, str | None] = {c: None for c in CODES[:8]}
+    blank_scored: dict[str, str | None] = {c: None for c in CODES[:8]}  # CON1 .. BND2
     rows: list[dict[str, Any]] = [
         {"email": a},  # 2 accepted
         {"email": a, "code": "D-002B", "when": WHEN + dt.timedelta(1)},  # 3 two partners
@@ -251,15 +364,22 @@ def test_every_rejection_reason_is_in_plain_words(
             "email": a,
             "when": WHEN + dt.timedelta(5),
             "answers": answers(SAT1=None, SAT2=None),
-        },  # 10
+        },  # 10 headline scale unscorable
+        {
+            "email": a,
+            "when": WHEN + dt.timedelta(6),
+            "answers": answers(SAT1=None, SAT2=None, SAT3=None),
+        },  # 11
+        {"email": a, "when": WHEN + dt.timedelta(7), "answers": answers(SAF3="3")},  # 12
+        {"email": a, "when": WHEN + dt.timedelta(8), "answers": answers(SAF1="Agree")},  # 13
+        {"email": a, "when": WHEN + dt.timedelta(9), "answers": answers(SAT2="Once")},  # 14
     ]
-    preview = service.review(
+    preview = review(
         db,
         therapist,
-        parsed_file(rows, skipped=[RowIssue(11, "A test response from the survey tool.")]),
+        parsed_file(rows, skipped=[RowIssue(15, "A test response from the survey tool.")]),
     )
     reasons = {issue.row: issue.reason for issue in preview.rejected}
-    assert preview.accepted == 1
     assert reasons == {
         3: "The email address and the client code belong to different clients.",
         4: "The completion date is missing.",
@@ -267,13 +387,23 @@ def test_every_rejection_reason_is_in_plain_words(
         6: "The completion date is in the future.",
         7: "Answers that are not on the scale (SAT1).",
         8: "Answers outside the scale (SAT2).",
-        9: "Too few questions answered (22 of 30; at least 24 are needed).",
-        10: "Too few Global satisfaction questions answered (at least 2).",
-        11: "A test response from the survey tool.",
+        10: "Too few Global satisfaction questions answered (1 of 3; at least 2 are needed).",
+        11: "Too few Global satisfaction questions answered (0 of 3; at least 2 are needed).",
+        12: "Answers outside the scale (SAF3).",
+        13: "Answers that are not on the scale (SAF1).",
+        14: "Answers that are not on the scale (SAT2).",
+        15: "A test response from the survey tool.",
     }
+    # Blank answers outside the headline scale do not reject a row (row 9): the scales they
+    # belong to are simply not scored for that response.
+    assert preview.accepted == 2
+    assert preview.accepted_table()[["row", "answered"]].to_dict("records") == [
+        {"row": 2, "answered": len(CODES)},
+        {"row": 9, "answered": len(CODES) - 8},
+    ]
     assert "banana" not in json.dumps(reasons) and "31/02" not in json.dumps(reasons)
     table = preview.rejected_table()
-    assert list(table.columns) == ["row", "reason"] and len(table) == 9
+    assert list(table.columns) == ["row", "reason"] and len(table) == 12
 
 
 def test_row_with_several_problems_lists_each(db: Database, therapist: Actor, couple: int) -> None:
@@ -282,7 +412,7 @@ def test_row_with_several_problems_lists_each(db: Database, therapist: Actor, co
         "when": dt.datetime(2099, 1, 1),
         "answers": answers(SAT1="x", CON3="y", SAF1="8"),
     }
-    [issue] = service.review(db, therapist, parsed_file([row])).rejected
+    [issue] = review(db, therapist, parsed_file([row])).rejected
     assert issue.reason == (
         "The completion date is in the future. Answers that are not on the "
         "scale (CON3, SAT1). Answers outside the scale (SAF1)."
@@ -301,9 +431,7 @@ def test_client_code_alone_identifies_the_partner(
 def test_unknown_second_identifier_goes_to_the_queue_not_the_partner(
     db: Database, therapist: Actor, couple: int
 ) -> None:
-    preview = service.review(
-        db, therapist, parsed_file([{"email": "d001.a@example.org", "code": "ZZ-9"}])
-    )
+    preview = review(db, therapist, parsed_file([{"email": "d001.a@example.org", "code": "ZZ-9"}]))
     assert (preview.accepted, preview.unmatched, preview.rejected) == (0, 1, [])
 
 
@@ -367,7 +495,7 @@ def test_overlapping_export_adds_only_new_responses(
     week = [{"email": a, "when": WHEN + dt.timedelta(days=d)} for d in range(3)]
     run(db, therapist, parsed_file(week))
     later = [{"email": a, "when": WHEN + dt.timedelta(days=d)} for d in range(1, 5)]
-    preview = service.review(db, therapist, parsed_file(later))
+    preview = review(db, therapist, parsed_file(later))
     assert (preview.accepted, preview.duplicates) == (2, 2)
     assert service.commit_import(db, therapist, preview).accepted == 2
     assert counts(db)["responses"] == 5
@@ -377,33 +505,48 @@ def test_rows_stored_between_preview_and_commit_count_as_duplicates(
     db: Database, therapist: Actor, couple: int
 ) -> None:
     parsed = parsed_file([{"email": "d001.a@example.org"}])
-    first, second = service.review(db, therapist, parsed), service.review(db, therapist, parsed)
+    first, second = review(db, therapist, parsed), review(db, therapist, parsed)
     service.commit_import(db, therapist, first)
     late = service.commit_import(db, therapist, second)
     assert (late.accepted, late.duplicates) == (0, 1)
     assert counts(db)["responses"] == 1
 
 
-@pytest.mark.parametrize("target", ["answers", "audit"])
+@pytest.mark.parametrize("target", ["texts", "unmatched", "audit"])
 def test_failure_mid_commit_stores_nothing(
     db: Database, therapist: Actor, couple: int, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
-    rows = [{"email": "d001.a@example.org"}, {"email": "nobody@example.org"}]
-    preview = service.review(db, therapist, parsed_file(rows))
+    words = answers(TXT1="Planning the holidays", TXT2="Nothing else.")
+    rows = [
+        {"email": "d001.a@example.org", "answers": words},
+        {"email": "nobody@example.org", "answers": words},
+    ]
+    preview = review(db, therapist, parsed_file(rows, columns=[*CODES, *TEXT_CODES]))
     before = counts(db)
 
     def boom(*_args: object, **_kwargs: object) -> None:
         raise CaseloadError("injected failure")
 
-    if target == "answers":
-        monkeypatch.setattr(commit_module, "_insert_answers", boom)
+    if target == "texts":  # the writer fails on its last table, after responses and answers
+        insert = responses._insert
+
+        def fail_on_texts(cur: Any, name: str, *args: Any) -> None:
+            if name == "writer_texts":
+                boom()
+            insert(cur, name, *args)
+
+        monkeypatch.setattr(responses, "_insert", fail_on_texts)
+    elif target == "unmatched":
+        monkeypatch.setattr(commit_module, "_insert_unmatched", boom)
     else:
         monkeypatch.setattr(audit, "record", boom)
     with pytest.raises(CaseloadError, match="injected"):
         service.commit_import(db, therapist, preview, save_profile_as="Form")
     assert counts(db) == before
     monkeypatch.undo()
-    assert service.commit_import(db, therapist, preview).accepted == 1
+    result = service.commit_import(db, therapist, preview)
+    assert (result.accepted, result.unmatched) == (1, 1)
+    assert counts(db)["text_answers"] == 2
 
 
 # --- unmatched queue -------------------------------------------------------------------------
@@ -484,6 +627,7 @@ def test_assign_is_refused_outside_the_caseload(db: Database, therapist: Actor) 
         "D-009",
         PartnerInput("X", "d009.a@example.org"),
         PartnerInput("Y", "d009.b@example.org"),
+        start_date=START,
     )
     run(db, therapist, parsed_file([{"email": "who@example.org"}]))
     [pending_id] = unmatched.list_pending(db, therapist)["id"]
@@ -501,6 +645,7 @@ def test_assign_is_refused_outside_the_caseload(db: Database, therapist: Actor) 
         "D-010",
         PartnerInput("P", "d010.a@example.org"),
         PartnerInput("Q", "d010.b@example.org"),
+        start_date=START,
     )
     mine = int(db.query_value("SELECT id FROM partners WHERE couple_id = ? LIMIT 1", [own]))
     with pytest.raises(CaseloadError, match="belongs to a different client"):
@@ -518,23 +663,24 @@ def test_other_therapists_clients_are_unmatched_not_revealed(
 ) -> None:
     other = add_therapist(db, "Other Therapist")
     parsed = parsed_file([{"email": "d001.a@example.org"}, {"code": "D-001B"}])
-    preview = service.review(db, other, parsed)
+    preview = review(db, other, parsed)
     assert (preview.accepted, preview.unmatched, preview.rejected) == (0, 2, [])
     assert preview.accepted_table().empty
-    boss = service.review(db, supervisor, parsed)
+    boss = review(db, supervisor, parsed)
     assert boss.accepted == 2
     assert list(boss.accepted_table()["case"]) == ["D-001", "D-001"]
 
 
 def test_skipped_rows_alone_make_the_file_unimportable(db: Database, therapist: Actor) -> None:
     parsed = parsed_file([], skipped=[RowIssue(2, "A blank row.")])
-    preview = service.review(db, therapist, parsed)
+    preview = review(db, therapist, parsed)
     assert not preview.importable
     assert preview.rejected == [RowIssue(2, "A blank row.")]
 
 
 def test_assign_applies_the_import_rules_again(db: Database, therapist: Actor, couple: int) -> None:
-    run(db, therapist, parsed_file([{"email": "late@example.org"}]))
+    row = {"email": "late@example.org", "answers": answers(TXT2=SECRET)}
+    run(db, therapist, parsed_file([row], columns=[*CODES, *TEXT_CODES]))
     [pending_id] = unmatched.list_pending(db, therapist)["id"]
     db.execute(  # a queue row whose answers no longer satisfy the rules
         "UPDATE unmatched_responses SET answers = ? WHERE id = ?",
@@ -543,6 +689,150 @@ def test_assign_applies_the_import_rules_again(db: Database, therapist: Actor, c
     partner = int(unmatched.assignable_partners(db, therapist)["partner_id"].iloc[0])
     with pytest.raises(CaseloadError, match="cannot be filed") as exc:
         service.assign(db, therapist, int(pending_id), partner)
-    assert "Answers outside the scale (SAT1)" in str(exc.value)
-    assert "9" not in str(exc.value).replace("SAT1", "")
-    assert counts(db)["responses"] == 0
+    assert str(exc.value) == (
+        "This response cannot be filed: Answers outside the scale (SAT1). Too few Global"
+        " satisfaction questions answered (1 of 3; at least 2 are needed)."
+    )
+    assert "9" not in str(exc.value).replace("SAT1", "") and SECRET not in str(exc.value)
+    assert counts(db)["responses"] == 0 and counts(db)["text_answers"] == 0
+
+
+# --- free text -------------------------------------------------------------------------------
+
+
+def stored_texts(db: Database) -> list[tuple[int, str, str]]:
+    """(response id, item code, text) of every stored free-text answer."""
+    return [
+        (int(r), str(c), str(t))
+        for r, c, t in db.query_rows(
+            "SELECT t.response_id, i.code, t.text FROM text_answers t"
+            " JOIN items i ON i.id = t.item_id ORDER BY t.response_id, i.code"
+        )
+    ]
+
+
+def everything_but_texts(db: Database) -> str:
+    """Every table a message, the audit trail or the queue listing could draw on, as text."""
+    tables = ("audit_log", "import_batches", "import_profiles", "responses", "answers")
+    return json.dumps(
+        {t: [list(map(str, row)) for row in db.query_rows(f"SELECT * FROM {t}")] for t in tables}
+    )
+
+
+def test_free_text_is_stored_with_accepted_rows_and_never_shown(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    topics = f"35. {INS.item('TXT1').text}"  # found by its wording
+    extra = "checkin_txt2"  # found by its code
+    columns = [*CODES, topics, extra]
+    a, b = "d001.a@example.org", "d001.b@example.org"
+    rows: list[dict[str, Any]] = [
+        {"email": a, "answers": answers(**{topics: SECRET, extra: "  Second note\n "})},  # 2
+        {"email": b, "answers": answers(**{topics: "", extra: "   "})},  # 3 blank: nothing
+        {"email": a, "when": dt.datetime(2099, 1, 1), "answers": answers(**{topics: SECRET})},
+        {
+            "email": a,
+            "when": WHEN + dt.timedelta(1),
+            "answers": answers(SAT1=SECRET, **{extra: SECRET}),
+        },  # 5 the secret in a scored column too
+        {
+            "email": "new@example.org",
+            "when": WHEN + dt.timedelta(2),
+            "answers": answers(**{topics: SECRET + " queued"}),
+        },  # 6
+        {
+            "email": "other@example.org",
+            "when": WHEN + dt.timedelta(3),
+            "answers": answers(**{topics: " ", extra: None}),
+        },  # 7
+    ]
+    preview = review(db, therapist, parsed_file(rows, columns=columns))
+    assert preview.mapping.columns[topics] == "TXT1" and preview.mapping.columns[extra] == "TXT2"
+    assert (preview.accepted, preview.unmatched) == (2, 2)
+    assert {r.row: r.reason for r in preview.rejected} == {
+        4: "The completion date is in the future.",
+        5: "Answers that are not on the scale (SAT1).",
+    }
+    assert preview.accepted_table()[["row", "free text"]].to_dict("records") == [
+        {"row": 2, "free text": 2},
+        {"row": 3, "free text": 0},
+    ]
+    shown = [preview.accepted_table(), preview.rejected_table()]
+    assert not any(SECRET in frame.to_csv() for frame in shown)
+
+    result = service.commit_import(db, therapist, preview)
+    assert (result.accepted, result.unmatched, result.rejected) == (2, 2, 2)
+    first = int(db.query_value("SELECT min(id) FROM responses"))
+    assert stored_texts(db) == [(first, "TXT1", SECRET), (first, "TXT2", "Second note")]
+    queued = db.query_rows("SELECT respondent, texts FROM unmatched_responses ORDER BY id")
+    assert [(who, json.loads(str(t))) for who, t in queued] == [
+        ("new@example.org", {"TXT1": SECRET + " queued"}),
+        ("other@example.org", {}),
+    ]
+    pending = unmatched.list_pending(db, therapist)
+    assert SECRET not in pending.to_csv()
+
+    # Filed under a partner, a queued row's free text is stored through the same writer.
+    partner_b = int(db.query_value("SELECT id FROM partners WHERE email = ?", [b]))
+    new_id, other_id = (int(i) for i in pending["id"])
+    response = service.assign(db, therapist, new_id, partner_b)
+    assert stored_texts(db)[-1] == (response, "TXT1", SECRET + " queued")
+    other = service.assign(
+        db, therapist, other_id, int(db.query_value("SELECT id FROM partners WHERE email = ?", [a]))
+    )
+    assert [t for t in stored_texts(db) if t[0] == other] == []  # blank text stores nothing
+    assert len(stored_texts(db)) == 3
+    assert SECRET not in everything_but_texts(db)
+    assert SECRET not in audit.entries(db).to_csv()
+
+
+def test_text_answers_are_stored_once(db: Database, therapist: Actor, couple: int) -> None:
+    row = {"email": "d001.a@example.org", "answers": answers(TXT1="Planning the holidays")}
+    parsed = parsed_file([row], columns=[*CODES, *TEXT_CODES])
+    assert run(db, therapist, parsed).accepted == 1
+    again = run(db, therapist, parsed)
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert [t[1:] for t in stored_texts(db)] == [("TXT1", "Planning the holidays")]
+
+
+# --- licensed instruments: CSI-4 by codes only ----------------------------------------------
+
+
+def test_csi4_file_imports_and_scores_per_item_ranges(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    """CSI-4: item 1 is answered 0-6, items 2-4 0-5; the total (0-21) needs all four."""
+    data = (
+        b"email,completed_at,CSI4_1,csi4_2,Q_CSI4_3,CSI4_4 (0-5)\n"
+        b"d001.a@example.org,2026-01-05 18:30:01,5,4,3,2\n"
+        b"d001.b@example.org,2026-01-05 19:30:03,6,5,5,5\n"
+        b"d001.a@example.org,2026-01-12 18:30:05,6,6,0,0\n"
+        b"d001.b@example.org,2026-01-12 19:30:07,4,,3,2\n"
+    )
+    preview = service.prepare(db, therapist, "csi4.csv", data, now=NOW)
+    assert preview.instrument.code == "csi4" and preview.problems == []
+    assert sorted(preview.mapping.columns.values()) == ["CSI4_1", "CSI4_2", "CSI4_3", "CSI4_4"]
+    assert {r.row: r.reason for r in preview.rejected} == {
+        # An answer outside its item's range is not used, so that total cannot be scored either.
+        4: "Answers outside the scale (CSI4_2). Too few Relationship satisfaction (CSI-4)"
+        " questions answered (3 of 4; at least 4 are needed).",
+        5: "Too few Relationship satisfaction (CSI-4) questions answered"
+        " (3 of 4; at least 4 are needed).",
+    }
+    assert service.commit_import(db, therapist, preview).accepted == 2
+
+    scores = scale_scores(db, therapist, [couple])
+    total = scores[(scores["instrument_code"] == "csi4") & (scores["scale_code"] == "total")]
+    # By hand: 5 + 4 + 3 + 2 = 14 (at or above the 13.5 cutoff); 6 + 5 + 5 + 5 = 21, the top.
+    assert total[["partner", "score", "band"]].to_dict("records") == [
+        {"partner": "A", "score": 14.0, "band": "Non-distressed range"},
+        {"partner": "B", "score": 21.0, "band": "Non-distressed range"},
+    ]
+
+    short = (
+        b"email,completed_at,CSI4_1,CSI4_2,CSI4_4\nd001.a@example.org,2026-01-19 18:30:09,1,1,1\n"
+    )
+    refused = service.prepare(db, therapist, "short.csv", short, now=NOW)
+    assert refused.problems == [
+        "The Relationship satisfaction (CSI-4) questions CSI4_3 are not in the file."
+    ]

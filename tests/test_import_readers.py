@@ -83,14 +83,16 @@ def test_sample_files(name: str) -> None:
     assert (frame[parsed.EMAIL].notna() | frame[parsed.CLIENT_CODE].notna()).all()
     first = frame[parsed.COMPLETED].min()
     assert pd.Timestamp("2026-10-01") <= first <= pd.Timestamp("2026-11-19")
-    assert frame[parsed.COMPLETED].dt.second.mod(2).eq(1).any()
-    assert len(result.question_columns) >= 34
+    assert frame[parsed.COMPLETED].dt.second.mod(2).eq(1).all()
+    # 30 scored and 4 safety questions in every file; the two free-text ones where the form
+    # asks them (all but Typeform).
+    assert len(result.question_columns) >= (34 if source == "typeform" else 36)
 
 
 def test_google_forms_zone_suffixes_become_utc() -> None:
     frame = read_sample("google_forms.csv").frame
     assert at(frame, 2, parsed.COMPLETED) == pd.Timestamp("2026-10-08 18:15:27")  # GMT+2
-    assert at(frame, 6, parsed.COMPLETED) == pd.Timestamp("2026-11-02 18:41:12")  # GMT+1
+    assert at(frame, 6, parsed.COMPLETED) == pd.Timestamp("2026-11-02 18:41:11")  # GMT+1
     assert at(frame, 7, parsed.COMPLETED) == pd.Timestamp("2026-11-02 18:30:55")  # EET
     assert at(frame, 2, parsed.COMPLETED_RAW) == "2026/10/08 8:15:27 PM GMT+2"
     assert at(frame, 2, parsed.EMAIL) == "d001.a@example.org"
@@ -100,14 +102,16 @@ def test_google_forms_zone_suffixes_become_utc() -> None:
 def test_google_forms_text_cells_come_through_as_written() -> None:
     result = read_sample("google_forms.csv")
     frame = result.frame
-    topics = "Which topics would you like to talk about next session?"
-    extra = "Anything else you want your therapist to know?"
-    assert at(frame, 2, topics) == "Money;Family time"
+    topics = "35. What would you like to talk about in your next session?"
+    extra = "36. Is there anything else your therapist should know?"
+    assert result.question_columns[-2:] == [topics, extra]
+    assert at(frame, 2, topics) == "Money;Family time"  # a checkbox question's choices
     assert at(frame, 4, extra) == "We argued less, mostly.\nThanks!"  # quoted newline
     assert at(frame, 7, extra) == '=HYPERLINK("x")'  # a formula is only text
+    assert frame.loc[frame[parsed.ROW] == 2, extra].isna().all()  # blank cells are NA, not ""
     first_item = "1. My partner responded to me in a steady, predictable way."
     assert result.question_columns[0] == first_item
-    assert at(frame, 2, first_item) in {
+    assert set(frame[first_item]) <= {
         "Strongly disagree",
         "Disagree",
         "Somewhat disagree",
@@ -116,6 +120,25 @@ def test_google_forms_text_cells_come_through_as_written() -> None:
         "Agree",
         "Strongly agree",
     }
+    # Safety questions are answered on their own frequency format.
+    fear = "32. There were moments when I was afraid of my partner."
+    assert set(frame[fear]) == {"Never"}
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        ("qualtrics.csv", "Q31 - My partner hurt me physically, or threatened to."),
+        ("redcap.csv", "saf1"),
+        ("typeform.csv", "there were moments when i was afraid of my partner"),
+        ("generic_wide.csv", "SAF3"),
+    ],
+)
+def test_numeric_tools_write_safety_answers_as_0_to_2(name: str, column: str) -> None:
+    values = set(read_sample(name).frame[column])
+    expected = {"0", "1"} if name == "typeform.csv" else {"0"}  # the samples' one "Once"
+    # The European plain CSV writes some as "0,0", which the reader turns into "0.0".
+    assert expected <= values <= expected | {v + ".0" for v in expected}
 
 
 def test_microsoft_forms_excel_and_text_dates() -> None:
@@ -159,9 +182,14 @@ def test_generic_wide_day_first_and_decimal_commas() -> None:
 def test_generic_long_pivots_to_one_row_per_response() -> None:
     result = read_sample("generic_long.csv")
     frame = result.frame
-    assert list(frame[parsed.ROW]) == [2, 36, 70, 104]
+    # 34 answer rows per response, plus one row per free-text answer given (first and last).
+    assert list(frame[parsed.ROW]) == [2, 37, 71, 105]
     assert result.question_columns[:2] == ["CON1", "CON2"]
-    assert frame[result.question_columns].notna().all().all()
+    assert result.question_columns[-2:] == ["TXT1", "TXT2"]
+    assert frame[result.question_columns[:-2]].notna().all().all()
+    assert set(frame["SAF1"]) == {"Never"}
+    assert frame["TXT1"].notna().tolist() == [True, False, False, False]
+    assert frame["TXT2"].notna().tolist() == [False, False, False, True]
 
 
 def test_header_signature_ignores_order_case_and_punctuation() -> None:

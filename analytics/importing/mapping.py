@@ -80,13 +80,25 @@ class Mapping:
         return Mapping(self.instrument_code, columns, ignored)
 
 
+def _tokens(header: str, longest: int) -> set[str]:
+    """The header's words, upper-cased. Codes may hold "_" (CSI4_1), so every run of up to
+    `longest` "_"-joined parts counts too: "Q_SAT1" gives SAT1, "Q_CSI4_3" gives CSI4_3."""
+    tokens: set[str] = set()
+    for word in re.split(r"[^A-Z0-9_]+", header.upper()):
+        parts = [p for p in word.split("_") if p]
+        tokens.update(
+            "_".join(parts[i:j])
+            for i in range(len(parts))
+            for j in range(i + 1, min(i + longest, len(parts)) + 1)
+        )
+    return tokens
+
+
 def _code_match(header: str, codes: dict[str, str]) -> str | None:
-    """The single item code written as a token of the header, if any. Codes may hold "_"
-    (CSI4_1), so both "_"-joined and "_"-split tokens count ("Q_SAT1" -> SAT1)."""
-    upper = header.upper()
-    tokens = {t for t in re.split(r"[^A-Z0-9]+", upper) if t}
-    tokens |= {t for t in re.split(r"[^A-Z0-9_]+", upper) if t}
-    found = {codes[t] for t in tokens if t in codes}
+    """The single item code written as a token of the header, if any."""
+    # Runs no longer than the longest code: a header full of "_" costs no more than its length.
+    longest = max((code.count("_") + 1 for code in codes), default=1)
+    found = {codes[t] for t in _tokens(header, longest) if t in codes}
     return found.pop() if len(found) == 1 else None
 
 
@@ -190,8 +202,9 @@ class Answers:
 def convert_answers(frame: pd.DataFrame, mapping: Mapping, instrument: Instrument) -> Answers:
     """Turn answer text into numbers through each item's own response format.
 
-    Labels ("Strongly agree", "Once"; any case or spacing) and numbers ("5", "5.0", "5,0") are
-    accepted. Each column is factorised first, so Python only ever looks at its distinct values.
+    Labels ("Strongly agree", "Once"; any case or spacing) and whole numbers ("5", "5.0",
+    "5,0") are accepted; anything else is invalid, and a number outside the item's own range is
+    out of range. Each column is factorised first, so Python only ever looks at its distinct values.
     Free-text items are kept as written (stripped), never interpreted.
     """
     items = {item.code: item for item in instrument.items}
@@ -233,6 +246,8 @@ def _decode(raw: str, lookup: dict[str, float]) -> tuple[float, bool]:
     if not text:
         return math.nan, False
     if _NUMBER.match(text):
-        return float(text.replace(",", ".")), False
+        number = float(text.replace(",", "."))
+        # Every format is whole steps ("5", "5.0" and "5,0" are all 5): 2.5 is not an answer.
+        return (number, False) if number.is_integer() else (math.nan, True)
     label = lookup.get(_normalise_label(text))
     return (math.nan, True) if label is None else (label, False)

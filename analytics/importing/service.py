@@ -103,9 +103,12 @@ class ImportPreview:
         return not self.problems and (self.accepted + self.unmatched + self.duplicates) > 0
 
     def accepted_table(self) -> pd.DataFrame:
-        """Accepted rows for display (no answers): row, case, partner, completed, answered."""
+        """Accepted rows for display, with counts only (never an answer or a word of free
+        text): row, case, partner, completed, answered, free text."""
         if self.validation is None:
-            return pd.DataFrame(columns=["row", "case", "partner", "completed", "answered"])
+            return pd.DataFrame(
+                columns=["row", "case", "partner", "completed", "answered", "free text"]
+            )
         m = self.validation.matched
         return pd.DataFrame(
             {
@@ -114,6 +117,7 @@ class ImportPreview:
                 "partner": m["label"],
                 "completed": m["completed_at"],
                 "answered": m["answered"],
+                "free text": self.validation.matched_texts.notna().sum(axis=1).astype("int64"),
             }
         )
 
@@ -151,9 +155,16 @@ def suggest_mapping(
     return auto_map(parsed, lookup.current(db)), None, None
 
 
+_KIND_NOTES = {"safety": " (safety)", "text": " (free text)"}
+
+
 def item_labels(db: Database, instrument_code: str) -> dict[str, str]:
-    """Item code -> "CODE · wording" (or short label), for choosing the item a column answers."""
-    return {i.code: f"{i.code} · {i.name}" for i in lookup.get(db, instrument_code).items}
+    """Item code -> "CODE · short label (or wording)", safety and free-text items marked so,
+    for choosing the item a column answers."""
+    return {
+        i.code: f"{i.code} · {i.name}{_KIND_NOTES.get(i.kind, '')}"
+        for i in lookup.get(db, instrument_code).items
+    }
 
 
 def review(

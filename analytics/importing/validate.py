@@ -201,7 +201,7 @@ def validate(
     partner = by_email.fillna(by_code)
     one_unknown = (email.notna() & by_email.isna()) | (code.notna() & by_code.isna())
     visible = partner.map(dict(zip(people["partner_id"], people["visible"], strict=True)))
-    known = partner.notna() & ~one_unknown & visible.fillna(False).astype(bool)
+    known = partner.notna() & ~one_unknown & visible.eq(True)  # NaN (no partner) is not True
 
     completed = _completed(frame)
     now_utc = pd.Timestamp(now)
