@@ -7,6 +7,7 @@ Pages import this; analytics/ never does.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,10 +130,11 @@ def require_actor() -> Actor:
 
 
 def show_error(exc: CaseloadError) -> None:
-    """Show a project error as a readable message (never a traceback)."""
-    st.error(exc.message, icon="⚠️")
+    """Show a project error as a readable message (never a traceback). Messages are ours but
+    may quote a value from a file (an instrument's name, an item code): escaped, never Markdown."""
+    st.error(escape_markdown(exc.message), icon="⚠️")
     if exc.hint:
-        st.caption(exc.hint)
+        st.caption(escape_markdown(exc.hint))
 
 
 @contextmanager
@@ -233,13 +235,36 @@ def partner_fields(
     return entries
 
 
-_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|~<>$:"})
+# Characters that start Markdown (or Streamlit's own) syntax wherever they stand: emphasis,
+# code, links and images, HTML and entities, headings, tables, strikethrough, LaTeX, and the
+# backslash itself.
+_ALWAYS = str.maketrans({c: "\\" + c for c in "\\`*_[]<>&#|~$"})
+# A backslash does not stop what Streamlit finds in the text after parsing it: links made of
+# bare addresses ("https://...", "www...", "name@host") and shortcodes (":smile:",
+# ":material/home:"). An invisible word joiner (U+2060) splits each trigger instead.
+_JOIN = "\u2060"
+_PATTERNS = (
+    (re.compile(r":(?=\S)"), ":" + _JOIN),
+    (re.compile(r"@"), "@" + _JOIN),
+    (re.compile(r"(?i)\b(www)\."), r"\1" + _JOIN + "."),
+    # At the start of a line: lists ("- ", "+ ", "1. ", "1) "), rules and setext headings.
+    (re.compile(r"(?m)^(\s*)([-+=])"), r"\1\\\2"),
+    (re.compile(r"(?m)^(\s*\d+)([.)])(?=\s|$)"), r"\1\\\2"),
+)
 
 
 def escape_markdown(text: str) -> str:
-    """Backslash-escape Markdown's special characters, for short validated values (case codes)
-    shown in a title. Free text (names, notes, answers) never goes through Markdown at all."""
-    return text.translate(_MARKDOWN_SPECIALS)
+    """Text shown literally where Streamlit only offers Markdown (a title, an error message).
+
+    Backslash-escapes whatever could start Markdown syntax, splits bare addresses and
+    shortcodes with an invisible word joiner, and leaves ordinary sentences as they are ("The
+    file is empty." stays the same). Names, notes and answers still never go through Markdown
+    at all: they are shown with st.dataframe or st.text.
+    """
+    escaped = text.translate(_ALWAYS)
+    for pattern, replacement in _PATTERNS:
+        escaped = pattern.sub(replacement, escaped)
+    return escaped
 
 
 def number(value: object, fmt: str = "{:.1f}") -> str:

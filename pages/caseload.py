@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import ui
 from analytics.clinical.flags import KINDS
 from analytics.practice import therapists
 from analytics.views import caseload
+
+ROW_HEIGHT = 68  # three lines of text (see the grid below)
+REASONS_ROW_HEIGHT = 88  # four lines of reasons
+HEADER_HEIGHT = 38  # the grid's header row and borders
 
 actor = ui.require_actor()
 st.title("📋 Caseload")
@@ -67,46 +72,51 @@ if safety:
         icon="⚠️",
     )
 
-low = table["score_min"].min()
-high = table["score_max"].max()
+# The grid fits a 1366-px screen with the sidebar open without hiding partner B: about 870 px
+# for the columns beside the row selector, and these add up to 850 (a scrollbar still fits).
+# Columns are narrow and their text wraps onto up to three lines (Streamlit wraps cell text
+# only in rows taller than 64 px). Status and scale, which would repeat the same word on every
+# row, appear (after partner B) only when the rows differ.
+low, high = table["score_min"].min(), table["score_max"].max()
+y_min = None if pd.isna(low) else float(low)
+y_max = None if pd.isna(high) else float(high)
 columns = ["case_code", "flags", "partner_a", "a_now", "a_trend", "partner_b", "b_now", "b_trend"]
-columns += ["last_checkin", "headline"]
+columns.append("last_checkin")
 if actor.sees_every_couple:
     columns.append("therapist")
-if set(statuses) != {"active"}:
+if table["status"].nunique() > 1:
     columns.append("status")
+scales = sorted(set(table["headline"]) - {""})
+if len(scales) > 1:
+    columns.append("headline")
+now_help = "Latest headline score, its change since the first check-in, and what the change means"
 event = st.dataframe(
     table[columns],
     hide_index=True,
     width="stretch",
+    row_height=ROW_HEIGHT,
     on_select="rerun",
     selection_mode="single-row",
     key="caseload_table",
     column_config={
-        "case_code": st.column_config.TextColumn("Case", pinned=True, width=70),
+        "case_code": st.column_config.TextColumn("Case", pinned=True, width=60),
         "flags": st.column_config.TextColumn(
-            "Needs attention", width=190, help="Flags, most urgent first; reasons below."
+            "Needs attention", width=128, help="Flags, most urgent first; reasons below."
         ),
-        "partner_a": st.column_config.TextColumn("Partner A", width=110),
-        "a_now": st.column_config.TextColumn(
-            "A now (change)", width=165, help="Headline score, change since the first check-in"
-        ),
-        "a_trend": st.column_config.LineChartColumn(
-            "A trend", width=80, y_min=float(low), y_max=float(high)
-        ),
-        "partner_b": st.column_config.TextColumn("Partner B", width=110),
-        "b_now": st.column_config.TextColumn(
-            "B now (change)", width=165, help="Headline score, change since the first check-in"
-        ),
-        "b_trend": st.column_config.LineChartColumn(
-            "B trend", width=80, y_min=float(low), y_max=float(high)
-        ),
-        "last_checkin": st.column_config.TextColumn("Last check-in", width=100),
-        "headline": st.column_config.TextColumn("Headline score", width=150),
-        "therapist": st.column_config.TextColumn("Therapist", width=110),
-        "status": st.column_config.TextColumn("Status", width=70),
+        "partner_a": st.column_config.TextColumn("Partner A", width=104),
+        "a_now": st.column_config.TextColumn("A now", width=96, help=now_help),
+        "a_trend": st.column_config.LineChartColumn("A trend", width=54, y_min=y_min, y_max=y_max),
+        "partner_b": st.column_config.TextColumn("Partner B", width=104),
+        "b_now": st.column_config.TextColumn("B now", width=96, help=now_help),
+        "b_trend": st.column_config.LineChartColumn("B trend", width=54, y_min=y_min, y_max=y_max),
+        "last_checkin": st.column_config.TextColumn("Last check-in", width=82),
+        "therapist": st.column_config.TextColumn("Therapist", width=72),
+        "status": st.column_config.TextColumn("Status", width=64),
+        "headline": st.column_config.TextColumn("Scale", width=110),
     },
 )
+if len(scales) == 1:  # the scale's name comes from an instrument file: plain text, never Markdown
+    st.text(f"Headline scale: {scales[0]}")
 st.caption(
     "Better and worse mean a change larger than measurement noise (reliable change, Jacobson & "
     "Truax 1991); the couple page shows how each number is worked out. Select a row to open "
@@ -117,14 +127,17 @@ reasons = table[table["reasons"] != ""][["case_code", "flags", "reasons"]]
 if not reasons.empty:
     st.subheader("Why these couples are flagged")
     st.dataframe(
-        reasons.assign(reasons=reasons["reasons"].str.replace("\n", "  •  ", regex=False)),
+        reasons,
         hide_index=True,
         width="stretch",
+        row_height=REASONS_ROW_HEIGHT,
+        # Tall enough for every flagged couple (up to ten) without scrolling inside the table.
+        height=HEADER_HEIGHT + REASONS_ROW_HEIGHT * min(len(reasons), 10),
         key="caseload_reasons",
         column_config={
-            "case_code": st.column_config.TextColumn("Case", width=70),
-            "flags": st.column_config.TextColumn("Flags", width=190),
-            "reasons": st.column_config.TextColumn("Reasons", width="large"),
+            "case_code": st.column_config.TextColumn("Case", width=60),
+            "flags": st.column_config.TextColumn("Flags", width=150),
+            "reasons": st.column_config.TextColumn("Reasons"),
         },
     )
 

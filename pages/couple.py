@@ -3,12 +3,26 @@ their own words, sessions and case details."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import ui
 from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
+
+# Streamlit wraps cell text only in rows taller than 64 px: three lines.
+WRAPPED_ROW = 68
+HEADER = 38  # a grid's header row and borders
+SCALE_COLUMNS = ["scale", "a_baseline", "a_latest", "a_change", "a_category"]
+SCALE_COLUMNS += ["b_baseline", "b_latest", "b_change", "b_category", "gap"]
+
+
+def _with_noise(change: pd.Series, beyond: pd.Series) -> list[str]:
+    """Each change with whether it is larger than measurement noise: "+2.0, beyond noise"."""
+    words = {"Yes": ", beyond noise", "No": ", within noise"}
+    return [c + words.get(b, "") for c, b in zip(change, beyond, strict=True)]
+
 
 actor = ui.require_actor()
 
@@ -98,10 +112,12 @@ if not view.flags.empty:
         view.flags[["flag", "reason"]],
         hide_index=True,
         width="stretch",
+        row_height=WRAPPED_ROW,
+        height=HEADER + WRAPPED_ROW * len(view.flags),
         key="couple_flags",
         column_config={
-            "flag": st.column_config.TextColumn("Flag", width=190),
-            "reason": st.column_config.TextColumn("Why", width="large"),
+            "flag": st.column_config.TextColumn("Flag", width=170),
+            "reason": st.column_config.TextColumn("Why"),
         },
     )
 
@@ -112,6 +128,7 @@ else:
         view.progress.assign(
             latest=[ui.number(v) for v in view.progress["latest"]],
             change=[ui.number(v, "{:+.1f}") for v in view.progress["change"]],
+            category=view.progress["category"].replace("", "No check-ins"),
             band=view.progress["band"].fillna("—"),
         ),
         hide_index=True,
@@ -130,24 +147,34 @@ else:
     st.plotly_chart(view.chart, width="stretch", config={"displaylogo": False})
 
     st.subheader("Every scale, both partners")
+    # Partner B stays in view on a 1366-px screen: narrow columns whose text wraps (rows over
+    # 64 px), and the change shown together with whether it is beyond measurement noise.
+    change_help = "Change since the first check-in, and whether it is larger than measurement noise"
     st.dataframe(
-        view.scales,
+        view.scales.assign(
+            a_change=_with_noise(view.scales["a_change"], view.scales["a_beyond_noise"]),
+            b_change=_with_noise(view.scales["b_change"], view.scales["b_beyond_noise"]),
+        )[SCALE_COLUMNS],
         hide_index=True,
         width="stretch",
+        row_height=WRAPPED_ROW,
+        height=HEADER + WRAPPED_ROW * len(view.scales),
         key="couple_scales",
         column_config={
-            "scale": st.column_config.TextColumn("Scale", pinned=True),
-            "a_baseline": "A first",
-            "a_latest": "A latest",
-            "a_change": "A change",
-            "a_beyond_noise": "A beyond noise?",
-            "a_category": "A result",
-            "b_baseline": "B first",
-            "b_latest": "B latest",
-            "b_change": "B change",
-            "b_beyond_noise": "B beyond noise?",
-            "b_category": "B result",
-            "gap": "Gap (latest week)",
+            "scale": st.column_config.TextColumn("Scale", pinned=True, width=150),
+            "a_baseline": st.column_config.TextColumn("A first", width=58),
+            "a_latest": st.column_config.TextColumn("A latest", width=64),
+            "a_change": st.column_config.TextColumn("A change", width=92, help=change_help),
+            "a_category": st.column_config.TextColumn("A result", width=96),
+            "b_baseline": st.column_config.TextColumn("B first", width=58),
+            "b_latest": st.column_config.TextColumn("B latest", width=64),
+            "b_change": st.column_config.TextColumn("B change", width=92, help=change_help),
+            "b_category": st.column_config.TextColumn("B result", width=96),
+            "gap": st.column_config.TextColumn(
+                "Gap",
+                width=100,
+                help="How far apart the partners are in the latest week both checked in",
+            ),
         },
     )
     with st.expander("How these numbers are worked out"):
@@ -173,6 +200,7 @@ if not view.texts.empty:
         view.texts,
         hide_index=True,
         width="stretch",
+        row_height=WRAPPED_ROW,
         key="couple_texts",
         column_config={
             "completed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY"),
@@ -218,9 +246,13 @@ with tab_sessions:
         st.caption("No sessions recorded yet.")
     else:
         st.dataframe(
-            view.sessions,
+            view.sessions.assign(
+                attendance=view.sessions["attendance"].map(sessions.ATTENDANCE),
+                notes=view.sessions["notes"].fillna(""),
+            ),
             hide_index=True,
             width="stretch",
+            key="couple_sessions",
             column_config={
                 "session_number": st.column_config.NumberColumn("#", format="%d"),
                 "session_date": st.column_config.DateColumn("Date", format="D MMM YYYY"),

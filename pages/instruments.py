@@ -3,6 +3,7 @@ instrument file that cannot be used, with exactly what is wrong in it."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import ui
@@ -54,25 +55,40 @@ st.dataframe(
     },
 )
 
-for code, scales in view.scales.items():
-    st.subheader(f"Scales of {code}")
-    st.dataframe(
-        scales,
-        hide_index=True,
-        width="stretch",
-        key=f"instrument_scales_{code}",
-        column_config={
-            "scale": st.column_config.TextColumn("Scale", pinned=True),
-            "description": "What it means",
-            "items": st.column_config.NumberColumn("Items", format="%d"),
-            "scoring": "Scoring",
-            "range": "Range",
-            "missing_rule": "Scored when",
-            "reliability": "Reliability",
-            "smallest_reliable_change": "Smallest change beyond noise",
-            "cutoff": "Cutoff",
-        },
-    )
+# One table for every instrument in use: codes and labels come from files, so they are shown as
+# data, never as headings (which Streamlit renders as Markdown).
+st.subheader("Scales of the instruments in use")
+every_scale = [scales.assign(instrument=code) for code, scales in view.scales.items()]
+st.dataframe(
+    pd.concat(every_scale, ignore_index=True) if every_scale else pd.DataFrame(),
+    hide_index=True,
+    width="stretch",
+    key="instrument_scales",
+    column_order=[
+        "instrument",
+        "scale",
+        "description",
+        "items",
+        "scoring",
+        "range",
+        "missing_rule",
+        "reliability",
+        "smallest_reliable_change",
+        "cutoff",
+    ],
+    column_config={
+        "instrument": st.column_config.TextColumn("Instrument", pinned=True, width=80),
+        "scale": st.column_config.TextColumn("Scale", pinned=True),
+        "description": "What it means",
+        "items": st.column_config.NumberColumn("Items", format="%d"),
+        "scoring": "Scoring",
+        "range": "Range",
+        "missing_rule": "Scored when",
+        "reliability": "Reliability",
+        "smallest_reliable_change": "Smallest change beyond noise",
+        "cutoff": "Cutoff",
+    },
+)
 
 with st.expander("Add your own instrument"):
     st.write(

@@ -36,5 +36,6 @@ if submitted:
         )
         ui.changed()
         st.session_state["couple_id"] = couple_id
-        st.success(f"Added {case_code.strip().upper()}.", icon="✅")
+        # The code passed validation; escaped all the same, as every Markdown text from a person.
+        st.success(f"Added {ui.escape_markdown(case_code.strip().upper())}.", icon="✅")
         st.page_link("pages/couple.py", label="Open the couple", icon="👫")

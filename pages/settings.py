@@ -34,17 +34,24 @@ with st.form("practice_settings"):
     if st.form_submit_button("Save settings", disabled=not actor.is_supervisor):
         with ui.guarded():
             changed = 0
-            for row in listing.to_dict("records"):
-                key = str(row["key"])
-                if chosen[key] != int(row["value"]):
-                    settings.update(ui.database(), actor, key, chosen[key])
-                    changed += 1
-            ui.changed()
+            try:
+                for row in listing.to_dict("records"):
+                    key = str(row["key"])
+                    if chosen[key] != int(row["value"]):
+                        settings.update(ui.database(), actor, key, chosen[key])
+                        changed += 1
+            finally:  # a refused second value must not leave the first one's pages stale
+                ui.changed()
             ui.flash(f"Saved {changed} change(s)." if changed else "Nothing changed.")
 
 st.dataframe(
     listing[["setting", "value", "unit", "updated_by", "updated_at"]].assign(
-        updated_by=listing["updated_by"].fillna("(default)")
+        updated_by=listing["updated_by"].fillna("(default)"),
+        # A default was never changed: its row's time is when the database was set up.
+        updated_at=[
+            "—" if who is None or who != who else f"{when:%-d %b %Y %H:%M}"
+            for who, when in zip(listing["updated_by"], listing["updated_at"], strict=True)
+        ],
     ),
     hide_index=True,
     width="stretch",
@@ -54,6 +61,6 @@ st.dataframe(
         "value": st.column_config.NumberColumn("Value", format="%d"),
         "unit": "Unit",
         "updated_by": "Last changed by",
-        "updated_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY HH:mm"),
+        "updated_at": st.column_config.TextColumn("When"),
     },
 )

@@ -35,10 +35,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_path: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Serve app.py on a free loopback port against `db_path`; wait until it answers."""
+def start_server(
+    db_path: Path, log_path: Path, instruments_folder: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Serve app.py on a free loopback port against `db_path` and the test's own instruments
+    folder (never the developer's); wait until it answers."""
     port = _free_port()
-    env = {**os.environ, "CASELOAD_DB": str(db_path)}
+    env = {
+        **os.environ,
+        "CASELOAD_DB": str(db_path),
+        "CASELOAD_INSTRUMENTS": str(instruments_folder),
+    }
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [
