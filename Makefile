@@ -9,11 +9,15 @@ PORT   ?= 8501
 .PHONY: run test test-fast e2e lint bench demo lock clean-env help
 
 help:
-	@echo "make run    - set up (if needed), build the demo database (if missing), serve on http://localhost:$(PORT)"
-	@echo "make test   - set up (if needed) and run the whole test suite"
-	@echo "make lint   - ruff, mypy and the import-linter contract"
-	@echo "make bench  - print the benchmark table"
-	@echo "make lock   - re-resolve requirements.lock from pyproject.toml (needs network to PyPI)"
+	@echo "make run        - set up (if needed), build the demo database (if missing), serve on http://localhost:$(PORT)"
+	@echo "make test       - set up (if needed) and run the whole test suite"
+	@echo "make test-fast  - the test suite without the real-browser tests"
+	@echo "make e2e        - only the real-browser tests (Debian's /usr/bin/chromium)"
+	@echo "make lint       - ruff, mypy and the import-linter contracts (no UI in the core; layers)"
+	@echo "make bench      - print the benchmark table (demo, import and caseload speed)"
+	@echo "make demo       - rebuild the demo practice in $(DB) (replaces what is there)"
+	@echo "make lock       - re-resolve requirements.lock from pyproject.toml (needs network to PyPI)"
+	@echo "make clean-env  - delete the virtual environment ($(VENV))"
 
 # The environment is rebuilt when the lock file changes. Hashes are checked on install.
 $(STAMP): requirements.lock

@@ -3,42 +3,70 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from analytics.clinical import flags
+from analytics.clinical.flags import KINDS
 from analytics.demo.build import build_demo, case_code, partner_email
-from analytics.demo.trajectories import FIRST_NAMES, SURNAMES
+from analytics.demo.trajectories import (
+    DEMO_NOTES,
+    DEMO_TOPICS,
+    FIRST_NAMES,
+    NEW_COUPLE_WEEKS,
+    SURNAMES,
+)
 from analytics.errors import CaseloadError
-from analytics.instruments import definitions as instruments
-from analytics.practice.opening import open_database
+from analytics.instruments import lookup
+from analytics.practice.access import PRACTICE
+from analytics.practice.opening import open_practice
 from analytics.practice.responses import natural_key
+from analytics.practice.safety import record_assessment
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 
 AS_OF = dt.date(2026, 11, 20)
 MIDNIGHT = dt.datetime(2026, 11, 20)
 WRITTEN = (
-    "therapists", "couples", "partners", "sessions", "responses", "answers",
-    "repair_milestones", "audit_log",
+    "therapists", "couples", "partners", "sessions", "responses", "answers", "text_answers",
+    "response_scores", "response_safety", "repair_milestones", "audit_log",
 )  # fmt: skip
-PRACTICE = (*WRITTEN, "import_batches", "unmatched_responses", "agenda_items")
+PRACTICE_TABLES = (
+    *WRITTEN, "import_batches", "unmatched_responses", "agenda_items", "safety_reviews",
+)  # fmt: skip
+# What the demo practice (seed 7) flags as of AS_OF, and only that: most couples are fine.
+DEMO_FLAGS = {
+    "D-003": ["no_improvement"],
+    "D-004": ["gap", "no_improvement"],
+    "D-005": ["deterioration"],
+    "D-010": ["safety", "no_improvement"],
+    "D-011": ["overdue"],
+}
 
-# One row per check-in with construct-family scores on 0-6, reverse items flipped back.
+# One row per check-in with family scores on 0-6 worked out here from the raw answers (reverse
+# items flipped back), independently of the scores the database stores; safety is the highest
+# safety answer.
 SCORES = """
+WITH keyed AS (
+    SELECT a.response_id, a.item_id, i.kind, i.instrument_id,
+           CASE WHEN i.reverse THEN i.min_value + i.max_value - a.value ELSE a.value END AS score
+    FROM answers a JOIN items i ON i.id = a.item_id
+)
 SELECT c.case_code, c.status, p.label, r.id, r.completed_at,
   avg(v.score) FILTER (WHERE k.family = 'global') AS global,
   avg(v.score) FILTER (WHERE k.family = 'trust') AS trust,
   avg(v.score) FILTER (WHERE k.family = 'barrier') AS barrier,
   avg(v.score) FILTER (WHERE k.code = 'past_hurt') AS past_hurt,
-  max(v.score) FILTER (WHERE k.family = 'safety') AS safety
-FROM (SELECT a.response_id, i.construct, i.instrument_id,
-        CASE WHEN i.reverse THEN i.min_value + i.max_value - a.value ELSE a.value END AS score
-      FROM answers a JOIN items i ON i.id = a.item_id) v
-JOIN constructs k ON k.instrument_id = v.instrument_id AND k.code = v.construct
+  max(v.score) FILTER (WHERE v.kind = 'safety') AS safety
+FROM keyed v
+LEFT JOIN scale_items si ON si.item_id = v.item_id
+LEFT JOIN scales k ON k.instrument_id = si.instrument_id AND k.code = si.scale_code
 JOIN responses r ON r.id = v.response_id
 JOIN partners p ON p.id = r.partner_id
 JOIN couples c ON c.id = p.couple_id
@@ -60,6 +88,11 @@ def _change(values: list[float], window: int = 1) -> float:
     return sum(values[-window:]) / window - sum(values[:window]) / window
 
 
+def _early(values: list[float]) -> float:
+    """The mean of the first three values."""
+    return sum(values[:3]) / len(values[:3])
+
+
 def _table(db: Database, table: str) -> list[tuple[object, ...]]:
     return db.query_rows(f"SELECT * FROM {table} ORDER BY ALL")
 
@@ -74,24 +107,52 @@ def demo(db: Database) -> Database:
 
 
 def test_same_seed_and_day_give_identical_tables(tmp_path: Path) -> None:
-    first, second = open_database(tmp_path / "a.duckdb"), open_database(tmp_path / "b.duckdb")
+    first, second = open_practice(tmp_path / "a.duckdb"), open_practice(tmp_path / "b.duckdb")
     try:
         build_demo(first, couples=20, weeks=20, seed=11, as_of=AS_OF)
         build_demo(second, couples=20, weeks=20, seed=11, as_of=AS_OF)
         for table in WRITTEN:
-            assert _table(first, table) == _table(second, table), table
+            rows = _table(first, table)
+            assert rows, table
+            assert rows == _table(second, table), table
     finally:
         first.close()
         second.close()
 
 
 def test_a_different_seed_gives_different_answers(tmp_path: Path) -> None:
-    first, second = open_database(tmp_path / "a.duckdb"), open_database(tmp_path / "b.duckdb")
+    first, second = open_practice(tmp_path / "a.duckdb"), open_practice(tmp_path / "b.duckdb")
     try:
         build_demo(first, seed=1, as_of=AS_OF)
         build_demo(second, seed=2, as_of=AS_OF)
-        assert _table(first, "answers") != _table(second, "answers")
-        assert _table(first, "partners") != _table(second, "partners")
+        for table in ("answers", "text_answers", "partners"):
+            assert _table(first, table) != _table(second, table), table
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_later_day_moves_every_date_and_nothing_else(tmp_path: Path) -> None:
+    later = AS_OF + dt.timedelta(days=10)
+    first, second = open_practice(tmp_path / "a.duckdb"), open_practice(tmp_path / "b.duckdb")
+    sql = (
+        "SELECT r.id, r.partner_id, r.completed_at, r.created_at, i.code, a.value"
+        " FROM responses r JOIN answers a ON a.response_id = r.id"
+        " JOIN items i ON i.id = a.item_id ORDER BY ALL"
+    )
+    try:
+        build_demo(first, seed=3, as_of=AS_OF)
+        build_demo(second, seed=3, as_of=later)
+        shifted = [
+            (rid, pid, done + dt.timedelta(days=10), made + dt.timedelta(days=10), code, value)
+            for rid, pid, done, made, code, value in first.query_rows(sql)
+        ]
+        assert shifted == second.query_rows(sql)
+        assert _table(first, "text_answers") == _table(second, "text_answers")
+        starts = "SELECT case_code, start_date FROM couples ORDER BY case_code"
+        assert [(c, d + dt.timedelta(days=10)) for c, d in first.query_rows(starts)] == (
+            second.query_rows(starts)
+        )
     finally:
         first.close()
         second.close()
@@ -106,9 +167,12 @@ def test_summary_line(db: Database) -> None:
     )
 
 
-def test_as_of_defaults_to_today(db: Database) -> None:
-    assert dt.date.today().isoformat() in build_demo(db, couples=2, weeks=6)
-    assert db.query_value("SELECT max(completed_at) FROM responses").date() < dt.date.today()
+def test_as_of_is_required() -> None:
+    # The demo's "today" is always given (the command line passes the date it was run on):
+    # nothing inside analytics/ reads the clock.
+    parameter = inspect.signature(build_demo).parameters["as_of"]
+    assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameter.default is inspect.Parameter.empty
 
 
 # --- refusing and replacing --------------------------------------------------------------------
@@ -126,13 +190,30 @@ def test_force_replaces_the_practice_but_not_instruments(demo: Database) -> None
     demo.execute(
         "INSERT INTO import_batches (file_name, checksum, source) VALUES ('x.csv', 'abc', 'csv')"
     )
-    kept = {t: _table(demo, t) for t in ("instruments", "items", "constructs", "schema_migrations")}
+    d010 = demo.query_value("SELECT id FROM couples WHERE case_code = 'D-010'")
+    record_assessment(
+        demo, PRACTICE, d010, note="Seen alone; safety plan made.", assessed_on=AS_OF, today=AS_OF
+    )
+    assert demo.query_value("SELECT count(*) FROM safety_reviews") == 1
+    instrument_tables = ("instruments", "items", "scales", "scale_items", "scale_bands")
+    kept = {t: _table(demo, t) for t in (*instrument_tables, "schema_migrations")}
+
     summary = build_demo(demo, couples=5, weeks=8, as_of=AS_OF, force=True)
     assert summary.startswith("Built demo practice: 3 therapists, 6 couples,")
     assert demo.query_value("SELECT count(*) FROM therapists WHERE name = 'Someone Real'") == 0
     assert demo.query_value("SELECT count(*) FROM import_batches") == 0
     assert demo.query_value("SELECT count(*) FROM couples") == 6
     assert demo.query_value("SELECT count(*) FROM audit_log") == 1
+    assert demo.query_value("SELECT count(*) FROM safety_reviews") == 0
+    # Every derived and free-text row belongs to the new practice's responses: none left over.
+    responses = {r[0] for r in demo.query_rows("SELECT id FROM responses")}
+    for table in ("answers", "text_answers", "response_scores", "response_safety"):
+        ids = {r[0] for r in demo.query_rows(f"SELECT DISTINCT response_id FROM {table}")}
+        assert ids and ids <= responses, table
+    assert _table(demo, "response_scores") == demo.query_rows(
+        "SELECT * FROM scale_scores_from_answers ORDER BY ALL"
+    )
+    assert demo.query_value("SELECT count(*) FROM response_safety") == 4 * len(responses)
     for table, rows in kept.items():
         assert _table(demo, table) == rows, table
 
@@ -189,26 +270,65 @@ def test_code_and_email_helpers() -> None:
 
 
 def test_check_ins_are_complete_and_keyed(demo: Database) -> None:
-    checkin = instruments.default()
+    checkin = lookup.get(demo, "checkin")
     rows = demo.query_rows(
         "SELECT r.partner_id, r.completed_at, r.natural_key, r.batch_id, count(a.item_id),"
         " min(a.value), max(a.value), bool_and(a.value = round(a.value)),"
-        " any_value(s.code), r.created_at"
+        " any_value(s.code), any_value(s.version), r.created_at"
         " FROM responses r JOIN instruments s ON s.id = r.instrument_id"
         " LEFT JOIN answers a ON a.response_id = r.id GROUP BY ALL"
     )
     assert rows
-    for partner_id, completed, key, batch, n, lo, hi, whole, code, created in rows:
-        assert code == "checkin"
+    for partner_id, completed, key, batch, n, lo, hi, whole, code, version, created in rows:
+        assert (code, version) == ("checkin", "2.0")
         assert key == natural_key(partner_id, "checkin", completed)
         assert batch is None
-        assert n == len(checkin.items)
+        assert n == len(checkin.answer_items)  # every scored and safety item; text apart
         assert 0 <= lo <= hi <= 6 and whole
         assert 18 <= completed.hour <= 21  # in the evening
         assert created == completed
     seconds = {r[1].second for r in rows}
     minutes = {r[1].minute for r in rows}
     assert len(seconds) > 30 and len(minutes) > 30  # jittered, not on the hour
+    # Each answer within its own item's range (safety items: 0 "Never" to 2 "More than once").
+    outside = demo.query_value(
+        "SELECT count(*) FROM answers a JOIN items i ON i.id = a.item_id"
+        " WHERE a.value < i.min_value OR a.value > i.max_value OR i.kind = 'text'"
+    )
+    assert outside == 0
+
+
+def test_every_check_in_has_its_scores_and_safety_facts(demo: Database) -> None:
+    # Stored by the one writer, from the one SQL definition.
+    assert _table(demo, "response_scores") == demo.query_rows(
+        "SELECT * FROM scale_scores_from_answers ORDER BY ALL"
+    )
+    per_response = demo.query_rows(
+        "SELECT count(*) FROM response_scores GROUP BY response_id"
+        " UNION SELECT count(*) FROM response_safety GROUP BY response_id"
+    )
+    assert sorted({n for (n,) in per_response}) == [4, 13]  # 13 scales, 4 safety items
+    assert demo.query_value(
+        "SELECT count(DISTINCT response_id) FROM response_scores"
+    ) == demo.query_value("SELECT count(*) FROM responses")
+
+
+def test_free_text_answers_are_stored(demo: Database) -> None:
+    rows = demo.query_rows(
+        "SELECT i.code, t.text, r.completed_at FROM text_answers t"
+        " JOIN items i ON i.id = t.item_id JOIN responses r ON r.id = t.response_id"
+    )
+    by_item: dict[str, list[str]] = {}
+    for code, text, _ in rows:
+        by_item.setdefault(code, []).append(text)
+    assert set(by_item) == {"TXT1", "TXT2"}
+    assert set(by_item["TXT1"]) <= set(DEMO_TOPICS) and set(by_item["TXT2"]) <= set(DEMO_NOTES)
+    assert all(text.startswith("Demo:") for texts in by_item.values() for text in texts)
+    responses = demo.query_value("SELECT count(*) FROM responses")
+    # Now and then a topic for the next session (about 1 in 5), a note more rarely (1 in 20).
+    assert 0.1 * responses < len(by_item["TXT1"]) < 0.3 * responses
+    assert 0 < len(by_item["TXT2"]) < len(by_item["TXT1"])
+    assert max(when for _, _, when in rows) <= MIDNIGHT
 
 
 def test_weekly_rhythm_with_a_few_skips(db: Database) -> None:
@@ -237,7 +357,8 @@ def test_weeks_in_therapy_vary(demo: Database) -> None:
     assert len(starts) == 13
     lengths = demo.query_rows("SELECT DISTINCT count(*) FROM sessions GROUP BY couple_id")
     assert len(lengths) >= 8
-    assert max(n for (n,) in lengths) <= 30 and min(n for (n,) in lengths) >= 6
+    # From the new couple's first few weeks to the longest course.
+    assert max(n for (n,) in lengths) <= 30 and min(n for (n,) in lengths) == NEW_COUPLE_WEEKS
 
 
 # --- the stories -------------------------------------------------------------------------------
@@ -315,13 +436,22 @@ def test_repair_couples_and_their_milestones(demo: Database) -> None:
     )
     assert stamps[0][0] == stamps[0][1]  # "latest" is never a tie
 
+    # The hurt partner starts with less trust and more unresolved hurt than the other (each
+    # judged on the first three check-ins: one week is noisy); the hurt eases as milestones are
+    # reached, and is still there for the couple at the first milestone.
     scores = _scores(demo)
     for code, hurt in repair.items():
         other = "B" if hurt == "A" else "A"
-        first_trust = _series(scores, code, hurt, "trust")[0]
-        assert first_trust < 2.0
-        assert first_trust < _series(scores, code, other, "trust")[0]
-        assert _series(scores, code, hurt, "past_hurt")[0] >= 4.5
+        trust = _early(_series(scores, code, hurt, "trust"))
+        assert trust < 2.5
+        assert trust < _early(_series(scores, code, other, "trust"))
+        past_hurt = _series(scores, code, hurt, "past_hurt")
+        assert _early(past_hurt) >= 4.3
+        assert _early(past_hurt) > _early(_series(scores, code, other, "past_hurt"))
+        if code == "D-006":
+            assert past_hurt[-1] >= 4.0
+        else:
+            assert past_hurt[-1] < _early(past_hurt) - 1.5
 
 
 def test_only_d010_has_a_positive_safety_answer(demo: Database) -> None:
@@ -329,11 +459,22 @@ def test_only_d010_has_a_positive_safety_answer(demo: Database) -> None:
     positive = scores[scores.safety > 0]
     assert list(positive.case_code) == ["D-010"]
     flagged = positive.iloc[0]
+    assert flagged.label == "B"  # seed 7
     mine = scores[(scores.case_code == "D-010") & (scores.label == flagged.label)]
     assert flagged.id == mine.iloc[-1].id  # the partner's most recent check-in
-    flag_at = demo.query_value("SELECT flag_at FROM constructs WHERE code = 'safety'")
-    assert flag_at == 1
-    assert flagged.safety >= flag_at
+    # The lowest positive answer ("Once") to fear of the partner; every other answer "Never".
+    answers = demo.query_rows(
+        "SELECT i.code, a.value, i.threshold, i.labels[CAST(a.value AS INTEGER) + 1]"
+        " FROM answers a JOIN items i ON i.id = a.item_id"
+        " WHERE a.response_id = ? AND i.kind = 'safety' ORDER BY i.code",
+        [int(flagged.id)],
+    )
+    assert answers == [
+        ("SAF1", 0.0, 1.0, "Never"),
+        ("SAF2", 1.0, 1.0, "Once"),
+        ("SAF3", 0.0, 1.0, "Never"),
+        ("SAF4", 0.0, 1.0, "Never"),
+    ]
 
 
 def test_no_safety_noise_in_a_bigger_practice(db: Database) -> None:
@@ -358,10 +499,11 @@ def test_d012_is_new_with_moderate_scores(demo: Database) -> None:
     scores = _scores(demo)
     for label in "AB":
         values = _series(scores, "D-012", label)
-        assert len(values) == 6
+        # Fewer check-ins than "no reliable improvement after 6": too early to be flagged.
+        assert len(values) == NEW_COUPLE_WEEKS == 4
         assert 2.5 <= sum(values) / len(values) <= 4.5
     start = demo.query_value("SELECT start_date FROM couples WHERE case_code = 'D-012'")
-    assert 5 <= (AS_OF - start).days // 7 <= 7
+    assert 3 <= (AS_OF - start).days // 7 <= 4
 
 
 def test_one_closed_case_with_a_finished_course(demo: Database) -> None:
@@ -396,6 +538,79 @@ def test_extra_couples_cycle_through_the_stories(db: Database) -> None:
     assert repair > 4
 
 
+# --- the flags it is designed to raise ----------------------------------------------------------
+
+
+def _flags(db: Database) -> dict[str, list[str]]:
+    """Case code -> the kinds of flag raised as of AS_OF, safety first."""
+    raised = flags.couple_flags(db, PRACTICE, as_of=AS_OF)
+    codes = {int(i): str(c) for i, c in db.query_rows("SELECT id, case_code FROM couples")}
+    found: dict[str, list[str]] = {}
+    for couple_id, kind in zip(raised["couple_id"], raised["kind"], strict=True):
+        found.setdefault(codes[int(couple_id)], []).append(str(kind))
+    return found
+
+
+def test_exactly_the_designed_couples_are_flagged(demo: Database) -> None:
+    found = _flags(demo)
+    assert found == DEMO_FLAGS
+    # Every kind of flag is raised for someone, and most active couples need no attention.
+    assert {kind for kinds in found.values() for kind in kinds} == set(KINDS)
+    active = demo.query_value("SELECT count(*) FROM couples WHERE status = 'active'")
+    assert (active, active - len(found)) == (12, 7)
+
+
+def test_the_safety_flag_is_partner_bs_last_answer_until_assessed(demo: Database) -> None:
+    d010 = int(demo.query_value("SELECT id FROM couples WHERE case_code = 'D-010'"))
+    (answer,) = flags.safety_answers(demo, PRACTICE, d010).to_dict("records")
+    latest_b = demo.query_value(
+        "SELECT arg_max(r.id, r.completed_at) FROM responses r"
+        " JOIN partners p ON p.id = r.partner_id WHERE p.client_code = 'D-010B'"
+    )
+    assert (answer["partner"], answer["item"], answer["item_name"], answer["answer"]) == (
+        "B",
+        "SAF2",
+        "Fear of the partner",
+        "Once",
+    )
+    assert answer["response_id"] == latest_b and not answer["acknowledged"]
+    raised = flags.couple_flags(demo, PRACTICE, as_of=AS_OF, couple_ids=[d010])
+    assert raised["reason"].iloc[0] == (
+        f"Partner B answered “Once” to “Fear of the partner” on {answer['completed_at']:%-d %b %Y}."
+    )
+
+    record_assessment(
+        demo, PRACTICE, d010, note="Seen alone; safety plan made.", assessed_on=AS_OF, today=AS_OF
+    )
+    assert _flags(demo)["D-010"] == ["no_improvement"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 11])
+def test_other_seeds_keep_the_design(db: Database, seed: int) -> None:
+    build_demo(db, seed=seed, as_of=AS_OF)
+    found = _flags(db)
+    assert {kind for kinds in found.values() for kind in kinds} == set(KINDS)
+    assert [code for code, kinds in found.items() if "safety" in kinds] == ["D-010"]
+    assert [code for code, kinds in found.items() if "overdue" in kinds] == ["D-011"]
+    assert len(found) <= 5 and "D-013" not in found  # of 12 active couples; the closed one never
+
+
+def test_a_big_practice_builds_quickly(db: Database) -> None:
+    # `make bench` times the 1,000-couple practice; this keeps a 200-couple year in check.
+    started = time.perf_counter()
+    summary = build_demo(db, couples=200, weeks=52, as_of=AS_OF)
+    elapsed = time.perf_counter() - started
+    assert summary.startswith("Built demo practice: 9 therapists, 200 couples,")
+    assert elapsed < 20, f"{elapsed:.1f} s"
+    responses = db.query_value("SELECT count(*) FROM responses")
+    assert responses > 8000
+    assert db.query_value("SELECT count(DISTINCT response_id) FROM response_scores") == responses
+    found = _flags(db)
+    # Extra couples repeat the stories, never the safety disclosure or the silence.
+    assert [code for code, kinds in found.items() if "safety" in kinds] == ["D-010"]
+    assert [code for code, kinds in found.items() if "overdue" in kinds] == ["D-011"]
+
+
 # --- integrity ---------------------------------------------------------------------------------
 
 
@@ -406,7 +621,7 @@ def test_nothing_lies_in_the_future(demo: Database) -> None:
     )
     checked = 0
     for table, column in columns:
-        if table not in PRACTICE:
+        if table not in PRACTICE_TABLES:
             continue
         latest = demo.query_value(f"SELECT max({column}) FROM {table}")
         if latest is None:
@@ -416,7 +631,7 @@ def test_nothing_lies_in_the_future(demo: Database) -> None:
             assert latest <= MIDNIGHT, (table, column)
         else:
             assert latest <= AS_OF, (table, column)
-    assert checked == 11  # every date and timestamp column the demo fills
+    assert checked == 13  # every date and timestamp column the demo fills
 
 
 def test_no_orphans(db: Database) -> None:
@@ -464,5 +679,6 @@ def test_audit_entry_counts_only(demo: Database) -> None:
     assert counts["couples"] == 13
     assert counts["responses"] == demo.query_value("SELECT count(*) FROM responses")
     assert counts["answers"] == demo.query_value("SELECT count(*) FROM answers")
+    assert counts["text_answers"] == demo.query_value("SELECT count(*) FROM text_answers") > 0
     assert all(isinstance(v, int) for v in counts.values())
     assert not re.search(r"[A-Za-z]+ [A-Z][a-z]+", detail)  # no names

@@ -8,10 +8,14 @@ import pytest
 
 from analytics.errors import CaseloadError
 from analytics.practice import audit, couples, sessions
+from analytics.practice.access import PRACTICE, Actor
 from analytics.practice.couples import PartnerInput, add_couple
-from analytics.practice.therapists import Actor, add_therapist
+from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from tests import factories
+
+START = dt.date(2026, 1, 5)
+TODAY = dt.date(2026, 3, 2)
 
 
 def _counts(db: Database) -> tuple[int, int]:
@@ -30,9 +34,10 @@ def test_add_couple_defaults_client_codes_and_lowercases_emails(
         "c-7",
         PartnerInput("Ann Example", "ANN@Example.org"),
         PartnerInput("Bo Example"),
+        start_date=START,
     )
     c = couples.get_couple(db, therapist, cid)
-    assert c.case_code == "C-7"
+    assert (c.case_code, c.start_date, c.status, c.closed_at) == ("C-7", START, "active", None)
     assert c.partner("A").email == "ann@example.org"
     assert c.partner("B").email is None
     assert [p.client_code for p in c.partners] == ["C-7A", "C-7B"]
@@ -58,7 +63,7 @@ def test_bad_input_is_refused_and_changes_nothing(
 ) -> None:
     before = _counts(db)
     with pytest.raises(CaseloadError, match=message):
-        add_couple(db, therapist, code, a, b)
+        add_couple(db, therapist, code, a, b, start_date=START)
     assert _counts(db) == before
 
 
@@ -68,9 +73,23 @@ def test_duplicates_across_cases_are_refused(db: Database, therapist: Actor) -> 
     with pytest.raises(CaseloadError, match="case code is already used"):
         factories.couple(db, therapist, "c-1")
     with pytest.raises(CaseloadError, match="email address is already used"):
-        add_couple(db, therapist, "C-2", PartnerInput("X", "c1.a@example.org"), PartnerInput("Y"))
+        add_couple(
+            db,
+            therapist,
+            "C-2",
+            PartnerInput("X", "c1.a@example.org"),
+            PartnerInput("Y"),
+            start_date=START,
+        )
     with pytest.raises(CaseloadError, match="client code is already used"):
-        add_couple(db, therapist, "C-3", PartnerInput("X", client_code="C-1A"), PartnerInput("Y"))
+        add_couple(
+            db,
+            therapist,
+            "C-3",
+            PartnerInput("X", client_code="C-1A"),
+            PartnerInput("Y"),
+            start_date=START,
+        )
     assert _counts(db) == before
 
 
@@ -103,14 +122,20 @@ def test_edit_keeps_history_and_allows_changing_unique_fields(
 
 def test_close_and_reopen(db: Database, therapist: Actor) -> None:
     cid = factories.couple(db, therapist, "C-1")
-    couples.set_status(db, therapist, cid, "closed")
+    couples.set_status(db, therapist, cid, "closed", today=TODAY)
     assert couples.list_couples(db, therapist, include_closed=False).empty
     closed = couples.get_couple(db, therapist, cid)
-    assert closed.status == "closed" and closed.closed_at is not None
-    couples.set_status(db, therapist, cid, "active")
+    # Closed on the day given, not the day the test runs.
+    assert (closed.status, closed.closed_at) == ("closed", TODAY)
+    couples.set_status(db, therapist, cid, "active", today=TODAY)
+    reopened = couples.get_couple(db, therapist, cid)
+    assert (reopened.status, reopened.closed_at) == ("active", None)
     assert len(couples.list_couples(db, therapist, include_closed=False)) == 1
+    couples.set_status(db, therapist, cid, "active", today=TODAY)  # no change, no audit entry
     actions = audit.entries(db, couple_id=cid)["action"].tolist()
-    assert actions[:2] == ["status:active", "status:closed"]
+    assert actions == ["status:active", "status:closed", "create"]
+    with pytest.raises(CaseloadError, match="status must be one of"):
+        couples.set_status(db, therapist, cid, "archived", today=TODAY)
 
 
 def test_caseload_isolation_between_therapists(db: Database, supervisor: Actor) -> None:
@@ -124,22 +149,57 @@ def test_caseload_isolation_between_therapists(db: Database, supervisor: Actor) 
     with pytest.raises(CaseloadError, match="not in your caseload"):
         couples.get_couple(db, one, theirs)
     with pytest.raises(CaseloadError):
-        sessions.add_session(db, one, theirs, dt.date(2026, 1, 1), "both")
+        sessions.add_session(db, one, theirs, dt.date(2026, 1, 1), "both", today=TODAY)
+    with pytest.raises(CaseloadError, match="not in your caseload"):
+        couples.set_status(db, one, theirs, "closed", today=TODAY)
     with pytest.raises(CaseloadError, match="Only a supervisor"):
-        add_couple(db, one, "C-3", PartnerInput("X"), PartnerInput("Y"), therapist_id=two.id)
+        add_couple(
+            db,
+            one,
+            "C-3",
+            PartnerInput("X"),
+            PartnerInput("Y"),
+            start_date=START,
+            therapist_id=two.id,
+        )
     assert couples.get_couple(db, supervisor, mine).case_code == "C-1"
+    assert couples.get_couple(db, supervisor, theirs).status == "active"
+    # The command line acts for the whole practice and may assign to anyone.
+    assert couples.list_couples(db, PRACTICE)["case_code"].tolist() == ["C-1", "C-2"]
+    assert couples.find_couple_id(db, PRACTICE, "c-2") == theirs
+    with pytest.raises(CaseloadError, match="no couple with that case code"):
+        couples.find_couple_id(db, one, "C-2")
+    added = add_couple(
+        db,
+        PRACTICE,
+        "C-4",
+        PartnerInput("X"),
+        PartnerInput("Y"),
+        start_date=START,
+        therapist_id=two.id,
+    )
+    assert couples.get_couple(db, two, added).therapist == "Two"
+    with pytest.raises(CaseloadError, match="Name the therapist"):
+        add_couple(db, PRACTICE, "C-5", PartnerInput("X"), PartnerInput("Y"), start_date=START)
 
 
 def test_sessions_are_numbered_and_validated(db: Database, therapist: Actor) -> None:
     cid = factories.couple(db, therapist, "C-1")
-    sessions.add_session(db, therapist, cid, dt.date(2026, 1, 5), "both", "Met both")
-    sessions.add_session(db, therapist, cid, dt.date(2026, 1, 12), "A")
+    sessions.add_session(db, therapist, cid, dt.date(2026, 1, 5), "both", "Met both", today=TODAY)
+    sessions.add_session(db, therapist, cid, TODAY, "A", today=TODAY)  # today itself is fine
     listed = sessions.list_sessions(db, therapist, cid)
     assert listed["session_number"].tolist() == [2, 1]
+    assert listed["notes"].tolist()[1] == "Met both"
+    # "The future" is after the `today` given, whatever the clock says.
     with pytest.raises(CaseloadError, match="future"):
-        sessions.add_session(db, therapist, cid, dt.date.today() + dt.timedelta(days=1), "both")
+        sessions.add_session(db, therapist, cid, TODAY + dt.timedelta(days=1), "both", today=TODAY)
     with pytest.raises(CaseloadError, match="Attendance"):
-        sessions.add_session(db, therapist, cid, dt.date(2026, 1, 5), "everyone")
+        sessions.add_session(db, therapist, cid, dt.date(2026, 1, 5), "everyone", today=TODAY)
+    with pytest.raises(CaseloadError, match="longer than"):
+        sessions.add_session(
+            db, therapist, cid, dt.date(2026, 1, 6), "both", "x" * 2001, today=TODAY
+        )
+    assert len(sessions.list_sessions(db, therapist, cid)) == 2
 
 
 def test_parse_person() -> None:

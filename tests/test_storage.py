@@ -1,4 +1,5 @@
-"""Storage: migrations, cursors, transactions, error translation."""
+"""Storage: opening a practice, cursors, transactions, error translation, file locations.
+(Migrations and the upgrade from release 1: test_migrations.py.)"""
 
 from __future__ import annotations
 
@@ -8,13 +9,21 @@ from pathlib import Path
 import pytest
 
 from analytics.errors import CaseloadError
-from analytics.practice.opening import DEFAULT_PATH, ENV_VAR, open_database, resolve_path
+from analytics.practice.opening import open_practice
 from analytics.store import migrate
 from analytics.store.db import Database
+from analytics.store.paths import (
+    DEFAULT_INSTRUMENTS,
+    DEFAULT_PATH,
+    ENV_VAR,
+    INSTRUMENTS_ENV_VAR,
+    resolve_instruments_folder,
+    resolve_path,
+)
 
 
 def test_fresh_database_gets_every_migration(db_path: Path) -> None:
-    db = open_database(db_path)
+    db = open_practice(db_path)
     latest = max(m.version for m in migrate.available())
     assert migrate.schema_version(db) == latest
     tables = {r[0] for r in db.query_rows("SELECT table_name FROM information_schema.tables")}
@@ -28,16 +37,36 @@ def test_fresh_database_gets_every_migration(db_path: Path) -> None:
         "repair_milestones",
         "agenda_items",
         "unmatched_responses",
+        "instruments",
+        "items",
+        "scales",
+        "scale_items",
+        "scale_bands",
+        "text_answers",
+        "response_scores",
+        "response_safety",
+        "safety_reviews",
+        "practice_settings",
     } <= tables
+    assert "constructs" not in tables  # release 1's, folded into scales by migration 002
+    # The built-in instruments are synced: one current version of each.
+    current = db.query_rows(
+        "SELECT code, version, origin FROM instruments WHERE is_current ORDER BY code"
+    )
+    assert current == [
+        ("checkin", "2.0", "builtin"),
+        ("csi16", "1.0", "builtin"),
+        ("csi4", "1.0", "builtin"),
+    ]
     db.close()
 
 
 def test_migrating_twice_changes_nothing(db_path: Path) -> None:
-    db = open_database(db_path)
+    db = open_practice(db_path)
     recorded = db.query_rows("SELECT version, name, applied_at FROM schema_migrations")
     items = db.query_value("SELECT count(*) FROM items")
     db.close()
-    again = open_database(db_path)
+    again = open_practice(db_path)
     assert migrate.apply_migrations(again) == []
     assert again.query_rows("SELECT version, name, applied_at FROM schema_migrations") == recorded
     assert again.query_value("SELECT count(*) FROM items") == items
@@ -45,10 +74,10 @@ def test_migrating_twice_changes_nothing(db_path: Path) -> None:
 
 
 def test_instrument_ids_stay_stable_across_restarts(db_path: Path) -> None:
-    db = open_database(db_path)
+    db = open_practice(db_path)
     before = db.query_rows("SELECT id, code FROM items ORDER BY id")
     db.close()
-    db = open_database(db_path)
+    db = open_practice(db_path)
     assert db.query_rows("SELECT id, code FROM items ORDER BY id") == before
     db.close()
 
@@ -110,10 +139,18 @@ def test_cursors_work_from_several_threads(db: Database) -> None:
 
 def test_path_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert resolve_path() == DEFAULT_PATH
+    assert resolve_path() == DEFAULT_PATH == Path("data/caseload.duckdb")
     monkeypatch.setenv(ENV_VAR, "/tmp/from-env.duckdb")
     assert resolve_path() == Path("/tmp/from-env.duckdb")
     assert resolve_path("/tmp/explicit.duckdb") == Path("/tmp/explicit.duckdb")
+
+
+def test_instruments_folder_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(INSTRUMENTS_ENV_VAR, raising=False)
+    assert resolve_instruments_folder() == DEFAULT_INSTRUMENTS == Path("data/instruments")
+    monkeypatch.setenv(INSTRUMENTS_ENV_VAR, "/tmp/from-env")
+    assert resolve_instruments_folder() == Path("/tmp/from-env")
+    assert resolve_instruments_folder("/tmp/explicit") == Path("/tmp/explicit")
 
 
 def test_default_path_is_gitignored() -> None:
@@ -129,7 +166,7 @@ def test_bound_parameters_keep_sql_out_of_values(db: Database) -> None:
 
 
 def test_read_only_database_refuses_writes(db_path: Path) -> None:
-    open_database(db_path).close()
+    open_practice(db_path).close()
     ro = Database(db_path, read_only=True)
     with pytest.raises(CaseloadError):
         ro.execute("INSERT INTO therapists (name) VALUES ('x')")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ def _describe(ins: Instrument) -> dict[str, Any]:
             {
                 "code": s.code,
                 "label": s.label,
+                "family": s.family,
                 "items": list(s.items),
                 "method": s.method,
                 "direction": s.direction,
@@ -48,8 +50,11 @@ def _describe(ins: Instrument) -> dict[str, Any]:
                 "prorate": s.prorate,
                 "reliability": s.reliability,
                 "sd": s.sd,
+                "reliability_source": s.reliability_source,
                 "reliable_change": s.reliable_change,
+                "reliable_change_source": s.reliable_change_source,
                 "cutoff": s.cutoff,
+                "cutoff_source": s.cutoff_source,
             }
             for s in ins.scales
         ],
@@ -81,7 +86,7 @@ def _list(args: argparse.Namespace, db: Database) -> int:
 def _check(args: argparse.Namespace, _db: Database | None) -> int:
     path = Path(args.file)
     if not path.is_file():
-        print(f"error: there is no file at {args.file}.")
+        print(f"error: there is no file at {args.file}.", file=sys.stderr)
         return 1
     entry = catalog.read_file(path)
     if args.json:
@@ -100,7 +105,8 @@ def _check(args: argparse.Namespace, _db: Database | None) -> int:
             f"{len(ins.scales)} scales."
         )
     else:
-        print(f"{entry.file_name} is invalid ({len(entry.problems)} problems):")
+        n = len(entry.problems)
+        print(f"{entry.file_name} is invalid ({n} problem{'s' if n != 1 else ''}):")
         for problem in entry.problems:
             print(f"  - {problem}")
     return 0 if entry.ok else 1

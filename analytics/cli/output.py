@@ -40,6 +40,29 @@ def number(value: Any) -> float | None:
     return round(float(value), 4)
 
 
+def text(value: Any) -> str | None:
+    """A string, or None for missing values (pandas gives NaN for a missing string)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def numbers(value: Any) -> list[float]:
+    """A list of floats from a DuckDB list column (a numpy array), [] when missing."""
+    if value is None or isinstance(value, float | str):
+        return []
+    return [round(float(v), 4) for v in value]
+
+
+def moment(value: Any) -> str | None:
+    """A date or timestamp as ISO text, or None when missing."""
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    return str(value.isoformat())
+
+
 def date_arg(text: str) -> dt.date:
     """argparse type: a YYYY-MM-DD date."""
     try:

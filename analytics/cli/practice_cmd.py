@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Hashable, Mapping
 from typing import Any
 
-import pandas as pd
-
-from analytics.cli.output import date_arg, number, positive, print_frame, print_json
+from analytics.cli.output import (
+    date_arg,
+    moment,
+    number,
+    numbers,
+    positive,
+    print_frame,
+    print_json,
+    text,
+)
 from analytics.clinical import change, flags
 from analytics.clinical.change import CATEGORIES
 from analytics.practice import couples, settings, therapists
@@ -16,6 +24,9 @@ from analytics.practice.access import PRACTICE
 from analytics.store import migrate
 from analytics.store.db import Database
 from analytics.views import caseload
+
+# A result row as pandas hands it over (`DataFrame.to_dict("records")`).
+Row = Mapping[Hashable, Any]
 
 TABLES = (
     "therapists",
@@ -103,16 +114,25 @@ def _couples_list(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
-def _partner(row: pd.Series, label: str) -> dict[str, Any]:
+def _partner(row: Row, label: str) -> dict[str, Any]:
     x = label.lower()
-    category = row[f"{x}_category"]
+    checkins = int(number(row[f"{x}_checkins"]) or 0)
     return {
-        "name": row[f"partner_{x}"],
+        "name": str(row[f"partner_{x}"]),
         "latest": number(row[f"{x}_latest"]),
-        "change": number(row[f"{x}_change"]),
-        "category": None if pd.isna(category) else category,
-        "checkins": 0 if pd.isna(row[f"{x}_checkins"]) else int(row[f"{x}_checkins"]),
-        "trend": [] if not isinstance(row[f"{x}_trend"], list) else row[f"{x}_trend"],
+        # Change needs a baseline and a later score.
+        "change": number(row[f"{x}_change"]) if checkins >= 2 else None,
+        "category": text(row[f"{x}_category"]),
+        "checkins": checkins,
+        "trend": numbers(row[f"{x}_trend"]),
+    }
+
+
+def _flag(raw: Row) -> dict[str, str]:
+    return {
+        "kind": str(raw["kind"]),
+        "severity": str(raw["severity"]),
+        "reason": str(raw["reason"]),
     }
 
 
@@ -126,18 +146,18 @@ def _caseload(args: argparse.Namespace, db: Database) -> int:
         search=args.search or "",
         therapist_id=assigned,
     )
-    records = [
+    records: list[dict[str, Any]] = [
         {
-            "case_code": r["case_code"],
-            "therapist": r["therapist"],
-            "status": r["status"],
-            "headline": None if pd.isna(r["headline"]) else r["headline"],
+            "case_code": str(r["case_code"]),
+            "therapist": str(r["therapist"]),
+            "status": str(r["status"]),
+            "headline": text(r["headline"]),
             "partner_a": _partner(r, "A"),
             "partner_b": _partner(r, "B"),
-            "last_checkin": None if pd.isna(r["last_checkin"]) else r["last_checkin"],
-            "flags": [dict(f) for f in r["flags"]],
+            "last_checkin": moment(r["last_checkin"]),
+            "flags": [_flag(f) for f in r["flags"]],
         }
-        for _, r in rows.iterrows()
+        for r in rows.to_dict("records")
     ]
     if args.json:
         print_json(records)
@@ -150,48 +170,57 @@ def _caseload(args: argparse.Namespace, db: Database) -> int:
         for label in ("a", "b"):
             p = rec[f"partner_{label}"]
             if p["latest"] is None:
-                print(f"  {label.upper()}: no check-ins")
+                print(f"  {label.upper()} {p['name']}: no check-ins")
                 continue
             words = CATEGORIES[p["category"]][0]
             shift = "" if p["change"] is None else f" ({p['change']:+.1f})"
-            print(f"  {label.upper()}: {rec['headline']} {p['latest']:.1f}{shift}, {words}")
+            print(
+                f"  {label.upper()} {p['name']}: {rec['headline']} {p['latest']:.1f}{shift},"
+                f" {words}"
+            )
         for f in rec["flags"]:
             print(f"  ! {f['reason']}")
     return 0
 
 
+def _scale(r: Row) -> dict[str, Any]:
+    """One partner's scores and change on one scale, for `couples show --json`."""
+    known = int(r["n_scores"]) >= 2 and r["category"] != "no_reliable_change_figure"
+    return {
+        "instrument": r["instrument_code"],
+        "scale": r["scale_code"],
+        "label": r["scale_label"],
+        "partner": r["partner"],
+        "direction": r["direction"],
+        "scores": int(r["n_scores"]),
+        "baseline": number(r["baseline"]),
+        "baseline_at": moment(r["baseline_at"]),
+        "latest": number(r["latest"]),
+        "latest_at": moment(r["latest_at"]),
+        "change": number(r["change"]) if int(r["n_scores"]) >= 2 else None,
+        "reliable_change_index": number(r["rci"]) if known else None,
+        # None: cannot tell (fewer than two scores, or no reliable-change figure).
+        "beyond_noise": bool(r["reliable"]) if known else None,
+        "category": r["category"],
+        "smallest_reliable_change": number(r["rc_points"]),
+        "reliable_change_from": text(r["rc_method"]),
+        "reliable_change_source": text(r["rc_source"]),
+        "cutoff": number(r["cutoff_used"]),
+        "cutoff_from": text(r["cutoff_method"]),
+        "cutoff_source": text(r["cutoff_from"]),
+        "band": text(r["latest_band"]),
+    }
+
+
 def _couples_show(args: argparse.Namespace, db: Database) -> int:
     couple_id = couples.find_couple_id(db, PRACTICE, args.code)
     couple = couples.get_couple(db, PRACTICE, couple_id)
-    rows = change.partner_change(db, PRACTICE, [couple_id])
+    scales = [
+        _scale(r) for r in change.partner_change(db, PRACTICE, [couple_id]).to_dict("records")
+    ]
     raised = flags.couple_flags(
         db, PRACTICE, as_of=args.as_of or args.today, couple_ids=[couple_id]
-    )
-    scales = [
-        {
-            "instrument": r["instrument_code"],
-            "scale": r["scale_code"],
-            "label": r["scale_label"],
-            "partner": r["partner"],
-            "scores": int(r["n_scores"]),
-            "baseline": number(r["baseline"]),
-            "baseline_at": r["baseline_at"],
-            "latest": number(r["latest"]),
-            "latest_at": r["latest_at"],
-            "change": number(r["change"]),
-            "reliable_change_index": number(r["rci"]),
-            "beyond_noise": bool(r["reliable"]),
-            "category": r["category"],
-            "smallest_reliable_change": number(r["rc_points"]),
-            "reliable_change_from": r["rc_method"],
-            "reliable_change_source": r["rc_source"],
-            "cutoff": number(r["cutoff_used"]),
-            "cutoff_from": r["cutoff_method"],
-            "cutoff_source": r["cutoff_from"],
-            "band": r["latest_band"],
-        }
-        for r in rows.to_dict("records")
-    ]
+    ).to_dict("records")
     if args.json:
         print_json(
             {
@@ -199,29 +228,38 @@ def _couples_show(args: argparse.Namespace, db: Database) -> int:
                 "status": couple.status,
                 "therapist": couple.therapist,
                 "partners": [{"label": p.label, "name": p.name} for p in couple.partners],
-                "flags": [
-                    {"kind": k, "severity": s, "reason": why}
-                    for k, s, why in zip(
-                        raised["kind"], raised["severity"], raised["reason"], strict=True
-                    )
-                ],
+                "flags": [{**_flag(f), "details": json.loads(f["details"])} for f in raised],
                 "scales": scales,
             }
         )
         return 0
     print(f"{couple.case_code}  {couple.status}  therapist {couple.therapist}")
-    for why in raised["reason"]:
-        print(f"  ! {why}")
+    for p in couple.partners:
+        print(f"  Partner {p.label}: {p.name}")
+    for f in raised:
+        print(f"  ! {f['reason']}")
     if not scales:
         print("  (no scored check-ins)")
+        return 0
+    print(f"  {'':1} {'Scale':<34} {'Start':>5}    {'Now':>5}  {'Change':>6}  {'Noise':>5}  Result")
     for s in scales:
-        if s["scores"] < 2:
-            print(f"  {s['partner']} {s['label']:<32} {s['latest']:>5.1f}  too few check-ins")
+        noise = (
+            "" if s["smallest_reliable_change"] is None else f"{s['smallest_reliable_change']:.2f}"
+        )
+        if s["change"] is None:
+            print(
+                f"  {s['partner']} {s['label']:<34} {'':>5}    {s['latest']:>5.1f}  {'':>6}"
+                f"  {noise:>5}  {CATEGORIES[s['category']][0]}"
+            )
             continue
         print(
-            f"  {s['partner']} {s['label']:<32} {s['baseline']:>5.1f} -> {s['latest']:>5.1f}"
-            f"  ({s['change']:+.1f})  {CATEGORIES[s['category']][0]}"
+            f"  {s['partner']} {s['label']:<34} {s['baseline']:>5.1f} -> {s['latest']:>5.1f}"
+            f"  {s['change']:>+6.1f}  {noise:>5}  {CATEGORIES[s['category']][0]}"
         )
+    print(
+        "  Noise: the smallest change larger than measurement noise on that scale; a change"
+        " within it is 'No reliable change'."
+    )
     return 0
 
 

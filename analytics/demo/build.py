@@ -2,7 +2,7 @@
 
 Everything is fictional (the names say so) and reproducible: the same seed and as_of give the
 same rows, timestamps and ids included (in a fresh database). The couples' stories live in
-analytics/demo_trajectories.py; this module turns them into rows and writes them in bulk, in one
+analytics/demo/trajectories.py; this module turns them into rows and writes them in bulk, in one
 transaction.
 """
 
@@ -114,6 +114,7 @@ def build_demo(
             "partners": 2 * len(plans),
             "sessions": sessions,
             "responses": stored,
+            **_answer_counts(cur),
             "repair_milestones": milestones,
         }
         # Dated as_of rather than now, so that the demo is reproducible byte for byte.
@@ -129,6 +130,15 @@ def build_demo(
         f"Built demo practice: {len(therapist_names)} therapists, {len(plans)} couples, "
         f"{stored} check-ins (seed {seed}, as of {today.isoformat()})."
     )
+
+
+def _answer_counts(cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many numeric and free-text answers the (otherwise empty) practice now holds."""
+    row = cur.execute(
+        "SELECT (SELECT count(*) FROM answers), (SELECT count(*) FROM text_answers)"
+    ).fetchone()
+    assert row is not None
+    return {"answers": int(row[0]), "text_answers": int(row[1])}
 
 
 def _therapist_count(total: int) -> int:

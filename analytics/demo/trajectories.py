@@ -2,8 +2,8 @@
 
 `plan_couples` gives every couple a story (archetype, course length, levels); `simulate` turns the
 plans into weekly answer sheets; `plan_sessions` and `milestone_events` fill in the rest of the
-record. `analytics.demo` writes the result. Every random draw comes from a generator seeded with
-(seed, purpose), so one part can change without reshuffling the others.
+record. `analytics.demo.build` writes the result. Every random draw comes from a generator seeded
+with (seed, purpose), so one part can change without reshuffling the others.
 """
 
 from __future__ import annotations
@@ -91,12 +91,11 @@ PROFILES = {
     "deteriorating": Profile(4.5, 1.5, 4.4, 1.4, 1.2, 0.55),
     "repair": Profile(2.1, 2.1, 2.4, 2.4, 1.0, 0.0),
     "safety": Profile(3.0, 2.8, 2.8, 2.6, 1.0, 0.5),
-    # Doing well, but has stopped checking in: the only thing that needs attention is the gap.
+    # Doing well, but has stopped checking in: the only thing that needs attention is the silence.
     "overdue": Profile(2.4, 4.6, 2.5, 4.4, 1.0, 0.6),
     "new": Profile(3.2, 3.6, 3.4, 3.7, 1.0, 0.0),
     "closed": Profile(2.5, 4.8, 2.3, 4.6, 0.9, 0.75),
 }
-# Repair couples further along have had a longer course.
 # Repair couples further along have had a longer course (the first only a few weeks: too early to
 # expect reliable improvement) and are more satisfied by now.
 REPAIR_LENGTH = {1: 0.15, 2: 0.45, 3: 0.7, 4: 0.95}
