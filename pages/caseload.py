@@ -95,6 +95,8 @@ event = st.dataframe(
     hide_index=True,
     width="stretch",
     row_height=ROW_HEIGHT,
+    # A small caseload is seen whole; a larger one scrolls inside the table.
+    height=HEADER_HEIGHT + ROW_HEIGHT * min(len(table), 12),
     on_select="rerun",
     selection_mode="single-row",
     key="caseload_table",
