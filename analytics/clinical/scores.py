@@ -34,20 +34,3 @@ def headline_scores(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:
         " ORDER BY s.instrument_code, s.partner, s.completed_at",
         scope(actor, [couple_id]),
     )
-
-
-def item_answers(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:
-    """Every numeric answer of a couple, with the item's own label for it: partner,
-    completed_at, instrument_code, item, item_name, kind, value, answer."""
-    return db.query_df(
-        "SELECT p.label AS partner, r.completed_at, v.code AS instrument_code, i.code AS item,"
-        " coalesce(i.label, i.text, i.code) AS item_name, i.kind, a.value,"
-        " coalesce(i.labels[CAST(a.value - i.min_value AS INTEGER) + 1],"
-        "          CAST(a.value AS VARCHAR)) AS answer"
-        " FROM answers a JOIN responses r ON r.id = a.response_id"
-        " JOIN partners p ON p.id = r.partner_id JOIN items i ON i.id = a.item_id"
-        " JOIN instruments v ON v.id = r.instrument_id"
-        " WHERE p.couple_id IN (SELECT couple_id FROM couples_in_scope(?, ?, ?))"
-        " ORDER BY r.completed_at, p.label, i.position",
-        scope(actor, [couple_id]),
-    )

@@ -71,12 +71,6 @@ def version_id(db: Database, code: str) -> int:
     return int(value)
 
 
-def item_ids(db: Database, instrument_id: int) -> dict[str, int]:
-    """Item code -> database id for one stored version."""
-    rows = db.query_rows("SELECT code, id FROM items WHERE instrument_id = ?", [instrument_id])
-    return {str(c): int(i) for c, i in rows}
-
-
 def overview(db: Database) -> pd.DataFrame:
     """Every stored version, newest first per code, with how many responses use it."""
     return db.query_df(

@@ -39,13 +39,16 @@ chosen AS (
         OR contains(lower(max(p.display_name) FILTER (WHERE p.label = 'B')), $search)
 )"""
 
-# The couples the filters pick; the clinical macros then work on `$couples` (their ids, or NULL
-# for every couple the actor may see - see `_scope`). Both statements are built from constant
+# The couples the filters pick (with the practice's size and every headline scale, in the same
+# round trip); the clinical macros then work on `$couples` (their ids, or NULL for every couple
+# the actor may see - see `_scope`). Both statements are built from constant
 # text only; every value is a bound parameter.
 _PICK_SQL = (
     "WITH "  # noqa: S608 (constant text)
     + _CHOSEN
-    + " SELECT coalesce(list(couple_id ORDER BY couple_id), []) FROM chosen"
+    + " SELECT coalesce(list(couple_id ORDER BY couple_id), []),"
+    " (SELECT count(*) FROM couples), (SELECT list(DISTINCT headline) FROM instruments)"
+    " FROM chosen"
 )
 
 _CASELOAD_SQL = (
@@ -133,26 +136,27 @@ def caseload_rows(
         "assigned": therapist_id,
         "search": " ".join(search.split()).lower(),
     }
-    picked = [int(i) for i in db.query_value(_PICK_SQL, params)]
+    ((ids, total, headlines),) = db.query_rows(_PICK_SQL, params)
+    picked = [int(i) for i in ids]
     return db.query_df(
         _CASELOAD_SQL,
         {
             **params,
-            "couples": _scope(db, actor, picked),
+            "couples": _scope(actor, picked, int(total)),
             "as_of": as_of,
             # A bound list (not a subquery) lets DuckDB filter the scores before aggregating.
-            "headlines": db.query_value("SELECT list(DISTINCT headline) FROM instruments"),
+            "headlines": headlines,
         },
     )
 
 
-def _scope(db: Database, actor: Actor, picked: list[int]) -> list[int] | None:
+def _scope(actor: Actor, picked: list[int], total: int) -> list[int] | None:
     """The couples the clinical macros work on: the picked ones, or None (every couple the
-    actor may see) when the picked ones are nearly all of them. Both give the same rows, since
-    the caseload keeps only the picked couples; None lets the macros skip their scope filter."""
+    actor may see) when the picked ones are nearly all of the practice's `total`. Both give the
+    same rows, since the caseload keeps only the picked couples; None lets the macros skip
+    their scope filter."""
     if not actor.sees_every_couple:
         return picked
-    total = int(db.query_value("SELECT count(*) FROM couples"))
     return None if len(picked) >= 0.9 * total else picked
 
 

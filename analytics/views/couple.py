@@ -142,6 +142,7 @@ def couple_overview(
     headline_scores = scores.headline_scores(db, actor, couple_id)
     chart = None
     headline = ""
+    latest = None
     if not headline_scores.empty:
         latest = headline_scores.sort_values("completed_at").iloc[-1]
         shown = headline_scores[headline_scores["instrument_code"] == latest["instrument_code"]]
@@ -166,7 +167,7 @@ def couple_overview(
                 "band": x["latest_band"] if x is not None else None,
             }
             for p in couple.partners
-            for x in [_headline_row(changes, headline_scores, p.label)]
+            for x in [_headline_row(changes, latest, p.label)]
         ]
     )
     return CoupleOverview(
@@ -190,13 +191,10 @@ def couple_overview(
     )
 
 
-def _headline_row(
-    changes: pd.DataFrame, headline_scores: pd.DataFrame, label: str
-) -> pd.Series | None:
+def _headline_row(changes: pd.DataFrame, latest: pd.Series | None, label: str) -> pd.Series | None:
     """A partner's change row on the headline scale of the couple's latest instrument."""
-    if headline_scores.empty:
+    if latest is None:
         return None
-    latest = headline_scores.sort_values("completed_at").iloc[-1]
     part = changes[
         (changes["instrument_code"] == latest["instrument_code"])
         & (changes["scale_code"] == latest["scale_code"])
