@@ -91,7 +91,7 @@ def signature(questions: list[str]) -> str:
     return hashlib.sha256(json.dumps(sorted(key(q) for q in questions)).encode()).hexdigest()
 
 
-def to_frame(extract: Extract) -> tuple[pd.DataFrame, list[str]]:
+def to_frame(extract: Extract, *, time_zone: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The contract's frame (RESERVED columns, then question columns) and notes about it."""
     notes: list[str] = []
     body = extract.body

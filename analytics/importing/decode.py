@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analytics.errors import CaseloadError
+from analytics.importing.context import Limits
 from analytics.importing.excel import read_workbook
 from analytics.importing.frames import clean_cells
+from analytics.importing.parsed import RowIssue
 
 _SEPARATORS = (",", ";", "\t", "|")
 _SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
@@ -38,6 +40,8 @@ class Table:
 
     grid: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    # Rows refused while reading (e.g. more or fewer cells than the header), already out of `grid`.
+    skipped: list[RowIssue] = field(default_factory=list)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -144,7 +148,7 @@ def parse_csv(text: str, separator: str) -> pd.DataFrame:
         ) from exc
 
 
-def load_table(data: bytes) -> Table:
+def load_table(data: bytes, limits: Limits | None = None) -> Table:
     """Read an uploaded file (CSV or .xlsx) into a grid of cleaned text cells."""
     if data.startswith(b"PK\x03\x04"):
         return Table(clean_cells(read_workbook(data)), ["Read as an Excel workbook (.xlsx)."])

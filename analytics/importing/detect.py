@@ -58,7 +58,7 @@ def is_redcap(headers: list[str]) -> bool:
     ) >= 0.9 * len(filled)
 
 
-def detect(grid: pd.DataFrame) -> str:
+def detect(grid: pd.DataFrame, *, known_codes: frozenset[str] = frozenset()) -> str:
     """The key of parsed.SOURCES for this file, or a CaseloadError saying why none fits."""
     rows = _header_rows(grid, 3)
     headers = rows[0]

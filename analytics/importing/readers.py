@@ -16,6 +16,8 @@ import pandas as pd
 
 from analytics.errors import CaseloadError
 from analytics.importing.assemble import Extract, signature, to_frame
+from analytics.importing.content import propose_respondent
+from analytics.importing.context import ReadContext
 from analytics.importing.decode import load_table
 from analytics.importing.detect import detect
 from analytics.importing.forms import read_google_forms, read_microsoft_forms, read_typeform
@@ -45,8 +47,17 @@ def _size(n: int) -> str:
     return f"{-(-n * 10 // 1024) / 10:g} KB"
 
 
-def read_export(file_name: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
+def read_export(
+    file_name: str,
+    data: bytes,
+    *,
+    context: ReadContext | None = None,
+    max_bytes: int | None = None,
+) -> ParsedFile:
     """Read one survey-tool export (CSV or .xlsx) into the pipeline's `ParsedFile`."""
+    context = context or ReadContext()
+    if max_bytes is None:
+        max_bytes = context.limits.max_bytes
     data = bytes(data)
     if len(data) > max_bytes:
         raise CaseloadError(
@@ -55,12 +66,14 @@ def read_export(file_name: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYT
         )
     if not data.strip():
         raise CaseloadError("The file is empty.")
-    table = load_table(data)
+    table = load_table(data, context.limits)
     if table.grid.empty:
         raise CaseloadError("The file is empty.")
-    source = detect(table.grid)
+    source = detect(table.grid, known_codes=context.known_codes)
     extract = READERS[source](table.grid)
-    frame, frame_notes = to_frame(extract)
+    propose_respondent(extract, known_codes=context.known_codes)
+    extract.skipped.extend(table.skipped)
+    frame, frame_notes = to_frame(extract, time_zone=context.time_zone)
     notes = [f"Detected a {SOURCES[source]} export.", *table.notes, *extract.notes, *frame_notes]
     if extract.skipped:
         notes.append(f"Rows set aside: {len(extract.skipped)} (see the list of skipped rows).")

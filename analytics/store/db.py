@@ -6,12 +6,14 @@ Each unit of work takes its own cursor (DuckDB cursors are per thread); writes r
 
 from __future__ import annotations
 
+import random
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -19,6 +21,9 @@ import pandas as pd
 from analytics.errors import CaseloadError
 
 Params = Sequence[Any] | dict[str, Any] | None
+T = TypeVar("T")
+# Errors a concurrent writer causes (a write-write conflict, or a key stored meanwhile).
+_CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException)
 
 # Column names that appear in DuckDB constraint messages, in words a therapist understands.
 _UNIQUE_LABELS = {
@@ -101,6 +106,32 @@ class Database:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
+
+    def atomic(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5) -> T:
+        """Run `work(cursor)` in one transaction. When another writer conflicts with it, roll
+        back and run it again from the start (it then sees what the other one stored)."""
+        for attempt in range(1, attempts + 1):
+            cur = self._root().cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    result = work(cur)
+                    cur.execute("COMMIT")
+                except BaseException:
+                    with suppress(duckdb.Error):
+                        cur.execute("ROLLBACK")
+                    raise
+                return result
+            except _CONFLICTS as exc:
+                if attempt == attempts:
+                    raise translate_error(exc) from exc
+            except duckdb.Error as exc:
+                raise translate_error(exc) from exc
+            finally:
+                cur.close()
+            # Back off a little, at random, so that writers that collided do not collide again.
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
+        raise AssertionError("unreachable")
 
     def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         """Run a query with bound parameters and return a DataFrame."""
