@@ -119,6 +119,7 @@ def to_frame(extract: Extract, *, time_zone: str | None = None) -> tuple[pd.Data
             parsed.COMPLETED: completed,
             parsed.COMPLETED_RAW: raw,
             parsed.RESPONSE_ID: ids,
+            parsed.COMPLETED_PROBLEM: _blank(body.index),
         },
         index=body.index,
     )

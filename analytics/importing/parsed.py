@@ -25,7 +25,10 @@ COMPLETED = "_completed_at"
 COMPLETED_RAW = "_completed_raw"
 # The survey tool's own response id, when it has one; or NA.
 RESPONSE_ID = "_response_id"
-RESERVED = (ROW, EMAIL, CLIENT_CODE, COMPLETED, COMPLETED_RAW, RESPONSE_ID)
+# Why the completion time was refused rather than guessed (e.g. a two-digit year), in plain
+# words; NA when it was read or is simply missing/unreadable.
+COMPLETED_PROBLEM = "_completed_problem"
+RESERVED = (ROW, EMAIL, CLIENT_CODE, COMPLETED, COMPLETED_RAW, RESPONSE_ID, COMPLETED_PROBLEM)
 
 SOURCES = {
     "google_forms": "Google Forms",
