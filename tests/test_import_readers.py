@@ -290,9 +290,26 @@ def test_quoted_newline_keeps_row_numbers_as_records() -> None:
     assert list(frame[parsed.ROW]) == [2, 3]
 
 
-def test_rows_longer_than_the_header_are_read() -> None:
-    frame = read_text("email,date,Q\na@b.org,2026-11-02,1,extra\n").frame
-    assert len(frame) == 1
+def test_rows_longer_or_shorter_than_the_header_are_set_aside() -> None:
+    text = (
+        "email,date,Q1,Q2\n"
+        "a@b.org,2026-11-02,1,2\n"
+        "a@b.org,2026-11-03,1,2,extra\n"
+        "a@b.org,2026-11-04,1\n"
+        "a@b.org,2026-11-05,3,4\n"
+    )
+    result = read_text(text)
+    assert list(result.frame[parsed.ROW]) == [2, 5]
+    assert result.skipped == [
+        RowIssue(3, "row has 5 cells, the header has 4"),
+        RowIssue(4, "row has 3 cells, the header has 4"),
+    ]
+    assert result.question_columns == ["Q1", "Q2"]  # the extra cell made no column
+
+
+def test_a_file_whose_every_row_is_longer_than_the_header_is_refused() -> None:
+    error = _refused(f"email,date,Q\na@b.org,2026-11-02,1,{SECRET}\n".encode())
+    assert "row 2 has 4 cells, the header has 3" in error.message
 
 
 def test_formulas_and_markup_stay_plain_text() -> None:
@@ -384,7 +401,10 @@ def _zip(entries: dict[str, bytes]) -> bytes:
         (codecs.BOM_UTF8, "empty"),
         (b"Timestamp,Email Address,Q1\n", "no responses"),
         (b"Timestamp,Email Address,Q1\n,,\n,,\n", "no responses"),
-        (b'StartDate,EndDate,Status,ResponseId,RecordedDate\nx,y,z,w,v\n{"ImportId":1}\n', "no"),
+        (
+            b'StartDate,EndDate,Status,ResponseId,RecordedDate\nx,y,z,w,v\n{"ImportId":1},,,,\n',
+            "no",
+        ),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + SECRET.encode(), "binary"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + SECRET.encode(), ".xls"),
         (_zip({"notes.txt": SECRET.encode()}), "zip archive"),

@@ -29,11 +29,18 @@ def key(text: object) -> str:
 
 def clean_cells(grid: pd.DataFrame) -> pd.DataFrame:
     """Strip every cell, turn blank cells into NaN and drop columns that are blank throughout."""
-    cleaned = {}
-    for column in grid.columns:
-        values = grid[column].astype("str").str.strip()
-        cleaned[column] = values.mask(values == "")
-    out = pd.DataFrame(cleaned, index=grid.index)
+    # One string operation over every cell, column after column, then cut back into columns:
+    # pandas spends about a millisecond on each call, which a 1,000-column file would pay
+    # thousands of times over if each column were cleaned on its own.
+    height = len(grid)
+    if grid.shape[1] == 0:
+        return grid.set_axis(pd.RangeIndex(0), axis=1)
+    stacked = pd.concat([grid[c].astype("str") for c in grid.columns], ignore_index=True)
+    stripped = stacked.str.strip()
+    cells = stripped.mask(stripped == "").array
+    out = pd.DataFrame(
+        {n: cells[n * height : (n + 1) * height] for n in range(grid.shape[1])}, index=grid.index
+    )
     out = out.dropna(axis=1, how="all")
     out.columns = pd.RangeIndex(out.shape[1])
     return out
@@ -82,7 +89,10 @@ def split_header(grid: pd.DataFrame, header_rows: int = 1) -> Sheet:
     raw_rows = [["" if pd.isna(v) else str(v) for v in row] for row in top.itertuples(index=False)]
     body = grid.iloc[start + header_rows :]
     # Columns with no header and nothing below it carry nothing (trailing separators and the like).
-    named = top.notna() & ~top.apply(lambda column: column.str.fullmatch(_INVENTED.pattern))
+    invented = [
+        [isinstance(v, str) and bool(_INVENTED.fullmatch(v)) for v in row] for row in raw_rows
+    ]
+    named = top.notna() & ~pd.DataFrame(invented, index=top.index, columns=top.columns, dtype=bool)
     keep = named.any(axis=0) | body.notna().any(axis=0)
     body = body.loc[:, keep]
     raw_rows = [[cell for cell, k in zip(row, keep, strict=True) if k] for row in raw_rows]
