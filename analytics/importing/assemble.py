@@ -35,6 +35,7 @@ class Extract:
     response_id: str | None = None
     response_ids: pd.Series | None = None
     day_first: bool = False
+    # The IANA zone the file itself names for times written without one (Qualtrics' ImportId).
     time_zone: str | None = None
     skipped: list[RowIssue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -91,17 +92,36 @@ def signature(questions: list[str]) -> str:
     return hashlib.sha256(json.dumps(sorted(key(q) for q in questions)).encode()).hexdigest()
 
 
+def file_zone(extract: Extract) -> str | None:
+    """The zone the file names for its zone-less times: its own, or UTC when the completion
+    column's header says so (Typeform's "Submit Date (UTC)")."""
+    if extract.time_zone:
+        return extract.time_zone
+    if extract.completed and "utc" in key(extract.completed).split():
+        return "UTC"
+    return None
+
+
 def to_frame(extract: Extract, *, time_zone: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """The contract's frame (RESERVED columns, then question columns) and notes about it."""
+    """The contract's frame (RESERVED columns, then question columns) and notes about it.
+
+    `time_zone` is the practice's IANA zone: times written without a zone are read in it unless
+    the file names its own; None keeps them as written.
+    """
     notes: list[str] = []
     body = extract.body
     email, code = _respondents(extract)
     raw = _column(body, extract.completed)
+    problems = _blank(body.index)
     if extract.completed:
-        completed, date_notes = parse_times(
-            raw, day_first=extract.day_first, time_zone=extract.time_zone
+        times = parse_times(
+            raw,
+            day_first=extract.day_first,
+            file_zone=file_zone(extract),
+            practice_zone=time_zone,
         )
-        notes.extend(date_notes)
+        completed, problems = times.at, times.problems
+        notes.extend(times.notes)
     else:
         completed = pd.Series(pd.NaT, index=body.index, dtype=RESULT_DTYPE)
         notes.append("No column gives the completion time.")
@@ -119,7 +139,7 @@ def to_frame(extract: Extract, *, time_zone: str | None = None) -> tuple[pd.Data
             parsed.COMPLETED: completed,
             parsed.COMPLETED_RAW: raw,
             parsed.RESPONSE_ID: ids,
-            parsed.COMPLETED_PROBLEM: _blank(body.index),
+            parsed.COMPLETED_PROBLEM: problems,
         },
         index=body.index,
     )

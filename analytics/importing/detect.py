@@ -8,6 +8,7 @@ import pandas as pd
 
 from analytics.errors import CaseloadError
 from analytics.importing import frames
+from analytics.importing.content import find_respondent
 from analytics.importing.frames import key
 
 # Google Forms names its first column "Timestamp" in the form owner's language.
@@ -58,6 +59,12 @@ def is_redcap(headers: list[str]) -> bool:
     ) >= 0.9 * len(filled)
 
 
+def _respondent_by_content(grid: pd.DataFrame, known_codes: frozenset[str]) -> bool:
+    """Whether some column below the header row holds email addresses or known client codes."""
+    body = grid.iloc[frames.first_filled_row(grid) + 1 :]
+    return find_respondent(body, known_codes) is not None
+
+
 def detect(grid: pd.DataFrame, *, known_codes: frozenset[str] = frozenset()) -> str:
     """The key of parsed.SOURCES for this file, or a CaseloadError saying why none fits."""
     rows = _header_rows(grid, 3)
@@ -77,6 +84,9 @@ def detect(grid: pd.DataFrame, *, known_codes: frozenset[str] = frozenset()) -> 
     if key_set & RESPONDENT_NAMES:
         if key_set & LONG_ITEM_NAMES and key_set & LONG_VALUE_NAMES and len(key_set) <= 8:
             return "generic_long"
+        return "generic_wide"
+    if _respondent_by_content(grid, known_codes):
+        # A plain file whose respondent column has a title no list knows (see content.py).
         return "generic_wide"
     raise CaseloadError(
         "This does not look like a survey export: the first row should hold column headers, "
