@@ -114,6 +114,19 @@ WITH chosen AS (
       AND r.response_id > coalesce((SELECT max(covers_response_id) FROM safety_reviews w
                                     WHERE w.couple_id = r.couple_id), 0)
     GROUP BY r.couple_id
+), unanswered AS (
+    SELECT couple_id, count(*) AS n, arg_max(partner, (completed_at, partner)) AS who,
+           arg_max(blank, (completed_at, partner)) AS blank,
+           arg_max(items, (completed_at, partner)) AS items, max(completed_at) AS answered_at
+    FROM (SELECT r.couple_id, r.response_id, any_value(r.partner) AS partner,
+                 any_value(r.completed_at) AS completed_at, count(*) AS items,
+                 count(*) FILTER (WHERE r.value IS NULL) AS blank
+          FROM response_safety r
+          WHERE r.couple_id IN (SELECT couple_id FROM chosen)
+            AND r.response_id > coalesce((SELECT max(covers_response_id) FROM safety_reviews w
+                                          WHERE w.couple_id = r.couple_id), 0)
+          GROUP BY r.couple_id, r.response_id)
+    WHERE blank > 0 GROUP BY couple_id
 ), worse AS (
     SELECT couple_id, count(*) AS n,
            arg_min({'who': partner, 'label': label, 'baseline': baseline, 'latest': latest,
@@ -155,7 +168,17 @@ WITH chosen AS (
            || strftime(answered_at, '%-d %b %Y') || '.' AS reason
     FROM safety
     UNION ALL
-    SELECT couple_id, 2, 'deterioration', 'high',
+    SELECT couple_id, 2, 'safety_unanswered', 'high',
+           CASE WHEN n > 1 THEN n || ' check-ins left safety questions unanswered since safety '
+                || 'was last assessed. The latest: p' ELSE 'P' END
+           || 'artner ' || who || ' left '
+           || CASE WHEN items = 1 THEN 'the safety question'
+                   WHEN blank = items THEN 'all ' || items || ' safety questions'
+                   ELSE blank || ' of the ' || items || ' safety questions' END
+           || ' unanswered on ' || strftime(answered_at, '%-d %b %Y') || '.'
+    FROM unanswered
+    UNION ALL
+    SELECT couple_id, 3, 'deterioration', 'high',
            'Partner ' || w.who || ': ' || w.label
            || CASE WHEN w.latest < w.baseline THEN ' fell' ELSE ' rose' END
            || ' from ' || printf('%.1f', w.baseline) || ' to ' || printf('%.1f', w.latest)
@@ -166,7 +189,7 @@ WITH chosen AS (
                    ELSE '' END
     FROM worse
     UNION ALL
-    SELECT couple_id, 3, 'gap', 'medium',
+    SELECT couple_id, 4, 'gap', 'medium',
            'Partners see ' || g.label || ' differently: A ' || printf('%.1f', g.a) || ', B '
            || printf('%.1f', g.b) || ' in the week of ' || strftime(g.week, '%-d %b %Y') || ', '
            || printf('%.2f', abs(g.a - g.b)) || ' points apart: more than the '
@@ -177,9 +200,9 @@ WITH chosen AS (
                    ELSE '' END
     FROM apart
     UNION ALL
-    SELECT couple_id, 4, 'no_improvement', 'medium', reason FROM flat
+    SELECT couple_id, 5, 'no_improvement', 'medium', reason FROM flat
     UNION ALL
-    SELECT couple_id, 5, 'overdue', 'low',
+    SELECT couple_id, 6, 'overdue', 'low',
            CASE WHEN last_at IS NULL AND n = 2
                     THEN 'No check-ins yet, ' || days || ' days after the start on '
                          || strftime(start_date, '%-d %b %Y') || '.'

@@ -60,6 +60,7 @@ if table.empty:
 
 kinds = table["flag_kinds"]
 safety = sum("safety" in k for k in kinds)
+unanswered = sum("safety_unanswered" in k for k in kinds)
 flagged = sum(bool(k) for k in kinds)
 m1, m2, m3 = st.columns(3)
 m1.metric("Couples shown", len(table))
@@ -70,6 +71,12 @@ if safety:
         f"{safety} couple(s) gave a positive answer on the safety screen that has not been "
         "assessed yet. They are listed first; open the couple to see which question and when.",
         icon="⚠️",
+    )
+if unanswered:  # a blank safety screen is never read as "no"
+    st.warning(
+        f"{unanswered} couple(s) left safety questions unanswered, not assessed yet: a blank "
+        "is not a “no”. They are listed next; open the couple to see who and when.",
+        icon=KINDS["safety_unanswered"][0],
     )
 
 # The grid fits a 1366-px screen with the sidebar open without hiding partner B: about 870 px

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from analytics.clinical.flags import KINDS
 from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
@@ -53,8 +54,9 @@ except CaseloadError as exc:
     st.stop()
 couple = view.couple
 
-# Safety answers always come first on any view of this couple. The banner's words are ours; the
-# questions and answers (from instrument files) are shown as data, never as Markdown.
+# Safety always comes first on any view of this couple: positive answers, then safety screens
+# left unanswered (a blank is never read as "no"). The banners' words are ours; the questions
+# and answers (from instrument files) are shown as data, never as Markdown.
 waiting = view.unacknowledged_safety
 if not waiting.empty:
     st.error(
@@ -74,6 +76,27 @@ if not waiting.empty:
             "answer": "Answer given",
         },
     )
+unanswered = view.unacknowledged_unanswered
+if not unanswered.empty:
+    st.warning(
+        f"Safety screen not answered: {len(unanswered)} check-in(s) with safety questions left "
+        "blank, not assessed yet. A blank is not a “no”: ask about safety before any conjoint "
+        "work, then record the assessment below.",
+        icon=KINDS["safety_unanswered"][0],
+    )
+    st.dataframe(
+        unanswered,
+        hide_index=True,
+        width="stretch",
+        key="safety_unanswered",
+        column_config={
+            "completed_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY"),
+            "partner": st.column_config.TextColumn("Partner", width=70),
+            "left_blank": st.column_config.TextColumn("Safety questions left blank", width=110),
+            "questions": "Which",
+        },
+    )
+if view.safety_waiting:
     with st.form("safety_assessed", clear_on_submit=True):
         st.write("**Record that safety was assessed**")
         c1, c2 = st.columns([1, 3])

@@ -75,14 +75,15 @@ def checkin(
     when: dt.datetime,
     level: int,
     *,
-    safety: int = 0,
+    safety: int | None = 0,
     skip: tuple[str, ...] = (),
     texts: dict[str, str] | None = None,
     barriers: int | None = None,
 ) -> int:
     """Store one check-in whose every scale scores `level` (raw answers are reverse-keyed where
     the item is) - or, for the barrier scales, `barriers` when given - and every safety item
-    answered `safety` (0 "Never", 1 "Once", 2 "More than once"). Returns the response id."""
+    answered `safety` (0 "Never", 1 "Once", 2 "More than once"; None: left blank, as an export's
+    empty cell). Returns the response id."""
     ins = lookup.get(db, "checkin")
     barrier_items = {
         code for scale in ins.scales if scale.family == "barrier" for code in scale.items
@@ -93,7 +94,7 @@ def checkin(
             continue
         want = barriers if barriers is not None and item.code in barrier_items else level
         if item.kind == "safety":
-            values[item.code] = safety
+            values[item.code] = float("nan") if safety is None else safety
         elif item.reverse:
             values[item.code] = item.min + item.max - want
         else:

@@ -24,7 +24,14 @@ from analytics.store.db import Database
 
 Z = 1.96  # a change is reliable when |change| / Sdiff > 1.96 (p < .05, two-sided)
 # Flag kinds in the order the caseload ranks them: safety always first.
-RANKS = {"safety": 1, "deterioration": 2, "gap": 3, "no_improvement": 4, "overdue": 5}
+RANKS = {
+    "safety": 1,
+    "safety_unanswered": 2,
+    "deterioration": 3,
+    "gap": 4,
+    "no_improvement": 5,
+    "overdue": 6,
+}
 TABLES = (
     "couples",
     "partners",
@@ -213,6 +220,14 @@ def caseload(
     positive = safety[(safety["value"] >= safety["threshold"]) & (safety["response_id"] > covered)]
     for couple in set(positive["couple_id"]):
         flags[int(couple)].add("safety")
+
+    # Safety screen not answered: a response stored after the latest review's covered response
+    # without an answer to one of the instrument's safety items (blank is never "no").
+    given = answers[answers["item"].isin(thresholds["item"]) & answers["value"].notna()]
+    n_given = who["response_id"].map(given.groupby("response_id")["item"].nunique()).fillna(0)
+    later = who["response_id"] > who["couple_id"].map(lambda c: covers.get(int(c), 0))
+    for couple in set(who.loc[(n_given < len(thresholds)) & later, "couple_id"]):
+        flags[int(couple)].add("safety_unanswered")
 
     # Reliable deterioration on any scale of either partner.
     for (couple, _, _), result in change.items():

@@ -37,14 +37,28 @@ def test_flagged_couples_come_first_safety_first(db: Database, therapist: Actor)
     fine = factories.couple(db, therapist, "C-1")
     late = factories.couple(db, therapist, "C-2")
     unsafe = factories.couple(db, therapist, "C-3")
-    for cid in (fine, unsafe):
+    blank = factories.couple(db, therapist, "C-0")
+    for cid in (fine, unsafe, blank):
         factories.checkin(db, cid, "A", MON + dt.timedelta(weeks=3), 4)
         factories.checkin(db, cid, "B", MON + dt.timedelta(weeks=3), 4)
     factories.checkin(db, late, "A", MON - dt.timedelta(weeks=5), 4)
     factories.checkin(db, unsafe, "B", MON + dt.timedelta(weeks=3, days=1), 4, safety=1)
+    # A safety screen left blank comes right after positive answers, before anything else.
+    factories.checkin(db, blank, "B", MON + dt.timedelta(weeks=3, days=1), 4, safety=None)
     rows = caseload_rows(db, therapist, as_of=AS_OF)
-    assert rows["case_code"].tolist() == ["C-3", "C-2", "C-1"]
-    assert [[f["kind"] for f in flags] for flags in rows["flags"]] == [["safety"], ["overdue"], []]
+    assert rows["case_code"].tolist() == ["C-3", "C-0", "C-2", "C-1"]
+    assert [[f["kind"] for f in flags] for flags in rows["flags"]] == [
+        ["safety"],
+        ["safety_unanswered"],
+        ["overdue"],
+        [],
+    ]
+    assert rows["top_rank"].tolist() == [1, 2, 6, 99]
+    shown = caseload_table(db, therapist, as_of=AS_OF).set_index("case_code")
+    assert shown.loc["C-0", "flags"] == "❓ Safety screen not answered"
+    assert shown.loc["C-0", "reasons"] == (
+        "Partner B left all 4 safety questions unanswered on 24 Mar 2026."
+    )
 
 
 def test_filters_run_in_sql_and_respect_the_caseload(

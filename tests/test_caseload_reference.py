@@ -174,6 +174,24 @@ def test_equal_after_a_safety_review_and_a_new_positive_answer(small: Database) 
     assert ref.iloc[0]["case_code"] == "D-010"
 
 
+def test_equal_after_a_blank_safety_screen_and_its_review(small: Database) -> None:
+    couple_id = int(small.query_value("SELECT id FROM couples WHERE case_code = 'D-001'"))
+    factories.checkin(small, couple_id, "B", dt.datetime(2026, 11, 19, 20, 0), 3, safety=None)
+    factories.checkin(
+        small, couple_id, "A", dt.datetime(2026, 11, 19, 21, 0), 3, skip=("SAF2",), safety=0
+    )
+    ref = _compare(small, PRACTICE, EVERY_STATUS)
+    assert "safety_unanswered" in _kinds(ref)["D-001"]
+    # Below the positive answer (D-010), above every other flag.
+    assert ref["case_code"].tolist()[:2] == ["D-010", "D-001"]
+
+    safety.record_assessment(
+        small, PRACTICE, couple_id, note="Asked in session.", assessed_on=AS_OF, today=AS_OF
+    )
+    ref = _compare(small, PRACTICE, EVERY_STATUS)
+    assert "safety_unanswered" not in _kinds(ref).get("D-001", set())
+
+
 def test_equal_after_changing_the_settings(small: Database) -> None:
     before = _kinds(_compare(small, PRACTICE, EVERY_STATUS))
     settings.update(small, PRACTICE, "no_improvement_checkins", 4)

@@ -1,5 +1,6 @@
 """Caseload flags, each raised and not raised, with their reasons and numbers; the safety flag's
-life cycle (raised, assessed, raised again); thresholds from practice settings."""
+life cycle (raised, assessed, raised again), and the same for a safety screen left unanswered;
+thresholds from practice settings."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import json
 
 import pytest
 
-from analytics.clinical.flags import couple_flags, safety_answers
+from analytics.clinical.flags import KINDS, couple_flags, safety_answers, safety_unanswered
 from analytics.errors import CaseloadError
+from analytics.importing import service
+from analytics.instruments import catalog
 from analytics.practice import settings
 from analytics.practice.access import Actor
 from analytics.practice.couples import set_status
@@ -86,6 +89,10 @@ def test_never_is_not_a_positive_answer_and_blank_is_never_read_as_never(
         " GROUP BY partner ORDER BY partner"
     )
     assert stored == [("A", 4, 4, False), ("B", 4, 0, None)]  # unanswered stays unknown
+    # ... and is a flag of its own: a blank screen is not a negative one.
+    assert kinds(db, therapist, cid, START + dt.timedelta(days=2))["safety_unanswered"] == (
+        "Partner B left all 4 safety questions unanswered on 2 Mar 2026."
+    )
 
 
 def test_several_positive_answers_are_counted_never_averaged(
@@ -156,6 +163,165 @@ def test_an_assessment_needs_a_note_an_answer_waiting_and_the_couple_in_the_case
     with pytest.raises(CaseloadError, match="not in your caseload"):
         record_assessment(db, other, cid, note="Checked.", assessed_on=today, today=today)
     assert db.query_value("SELECT count(*) FROM safety_reviews") == 0
+
+
+# --- safety screen not answered ------------------------------------------------------------------
+
+SAFETY_CODES = ("SAF1", "SAF2", "SAF3", "SAF4")
+
+
+def test_a_blank_safety_screen_raises_its_own_flag_below_positive_answers(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    factories.checkin(db, cid, "A", MON, 4)  # every safety question answered "Never"
+    assert kinds(db, therapist, cid, START + dt.timedelta(days=3)) == {}
+    factories.checkin(db, cid, "B", MON + dt.timedelta(days=1), 4, skip=("SAF1", "SAF3"))
+    raised = couple_flags(db, therapist, as_of=START + dt.timedelta(days=3), couple_ids=[cid])
+    (flag,) = raised.to_dict("records")
+    assert (flag["kind"], flag["severity"], flag["rank"]) == ("safety_unanswered", "high", 2)
+    assert flag["reason"] == "Partner B left 2 of the 4 safety questions unanswered on 3 Mar 2026."
+    (detail,) = json.loads(flag["details"])
+    assert detail == {
+        "partner": "B",
+        "instrument": "checkin",
+        "completed_at": "2026-03-03 19:00:00",
+        "unanswered": 2,
+        "items": 4,
+        "unanswered_items": ["SAF1", "SAF3"],
+    }
+    assert KINDS["safety_unanswered"] == ("❓", "Safety screen not answered")
+    assert list(KINDS)[:3] == ["safety", "safety_unanswered", "deterioration"]
+    # The check-in is stored as given: the answered items count, the blank ones stay unknown.
+    (screen,) = safety_unanswered(db, therapist, cid).to_dict("records")
+    assert (screen["partner"], screen["n_items"], screen["n_unanswered"]) == ("B", 4, 2)
+    assert list(screen["item_names"]) == ["Physical harm or threats", "Pressure or control"]
+    assert not screen["acknowledged"] and safety_answers(db, therapist, cid).empty
+
+
+def test_safety_answers_missing_from_the_sheet_count_as_unanswered(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    # safety=None: the safety cells are there but empty (NaN), as in an export's blank cells.
+    factories.checkin(db, cid, "A", MON, 4, safety=None)
+    factories.checkin(db, cid, "B", MON + dt.timedelta(hours=1), 4, skip=("SAF4",))
+    reason = kinds(db, therapist, cid, START + dt.timedelta(days=3))["safety_unanswered"]
+    assert reason == (
+        "2 check-ins left safety questions unanswered since safety was last assessed. "
+        "The latest: partner B left 1 of the 4 safety questions unanswered on 2 Mar 2026."
+    )
+    # Only B's three answered safety questions are stored as answers; nothing stands in for a blank.
+    safety_rows = "SELECT count(*) FROM answers a JOIN items i ON i.id = a.item_id"
+    assert db.query_value(safety_rows + " WHERE i.kind = 'safety'") == 3
+
+
+def test_blank_safety_cells_in_an_imported_file_raise_the_flag(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    codes = [item.code for item in catalog.builtin("checkin").answer_items]
+
+    def row(email: str, when: str, blank: tuple[str, ...]) -> str:
+        cells = ["" if c in blank else "0" if c in SAFETY_CODES else "4" for c in codes]
+        return ",".join([email, when, *cells])
+
+    data = "\n".join(
+        [
+            ",".join(["email", "completed_at", *codes]),
+            row("c1.a@example.org", "2026-03-02 19:00:00", ()),
+            row("c1.b@example.org", "2026-03-02 20:00:00", SAFETY_CODES),
+        ]
+    ).encode()
+    now = dt.datetime(2026, 3, 4, 12, 0)
+    preview = service.prepare(db, therapist, "export.csv", data, now=now)
+    assert preview.problems == [] and preview.rejected == []
+    assert service.commit_import(db, therapist, preview).accepted == 2  # stored, not dropped
+    raised = couple_flags(db, therapist, as_of=now.date(), couple_ids=[cid])
+    assert raised[["kind", "reason"]].values.tolist() == [
+        ["safety_unanswered", "Partner B left all 4 safety questions unanswered on 2 Mar 2026."]
+    ]
+    # A file without the safety questions at all is refused, not read as four "Never"s.
+    without = "\n".join(
+        [
+            ",".join(["email", "completed_at", *(c for c in codes if c not in SAFETY_CODES)]),
+            ",".join(["c1.a@example.org", "2026-03-03 19:00:00"] + ["4"] * (len(codes) - 4)),
+        ]
+    ).encode()
+    assert service.prepare(db, therapist, "short.csv", without, now=now).problems
+
+
+def test_an_assessment_acknowledges_an_unanswered_screen_until_the_next_one(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    as_of = START + dt.timedelta(days=30)
+    factories.checkin(db, cid, "A", MON, 4, skip=("SAF2",))
+    assert "safety_unanswered" in kinds(db, therapist, cid, as_of)
+    assert "safety_unanswered" in kinds(db, therapist, cid, as_of + dt.timedelta(days=90))
+
+    # Nothing positive is waiting, but the blank screen is: the assessment is accepted.
+    record_assessment(
+        db,
+        therapist,
+        cid,
+        note="Asked in session; no current risk.",
+        assessed_on=as_of,
+        today=as_of,
+    )
+    assert "safety_unanswered" not in kinds(db, therapist, cid, as_of)
+    assert safety_unanswered(db, therapist, cid)["acknowledged"].all()
+
+    # A later full screen answered "Never" changes nothing; a later blank one raises it again.
+    factories.checkin(db, cid, "A", MON + WEEK, 4, safety=0)
+    assert "safety_unanswered" not in kinds(db, therapist, cid, as_of)
+    factories.checkin(db, cid, "B", MON + 2 * WEEK, 4, safety=None)
+    assert kinds(db, therapist, cid, as_of)["safety_unanswered"] == (
+        "Partner B left all 4 safety questions unanswered on 16 Mar 2026."
+    )
+    # With nothing waiting at all, an assessment is still refused.
+    record_assessment(db, therapist, cid, note="Asked again.", assessed_on=as_of, today=as_of)
+    with pytest.raises(CaseloadError, match="no safety question left unanswered"):
+        record_assessment(db, therapist, cid, note="Again.", assessed_on=as_of, today=as_of)
+
+
+def test_a_positive_answer_and_a_blank_screen_raise_both_safety_flags_in_order(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    as_of = weekly(db, cid, [5, 4, 2], [5, 5, 5])
+    factories.checkin(db, cid, "B", MON + 3 * WEEK, 5, safety=1, skip=("SAF4",))
+    raised = couple_flags(db, therapist, as_of=as_of + dt.timedelta(days=30), couple_ids=[cid])
+    assert raised["kind"].tolist() == [
+        "safety",
+        "safety_unanswered",
+        "deterioration",
+        "gap",
+        "overdue",
+    ]
+    assert raised["rank"].tolist() == [1, 2, 3, 4, 6]
+    assert raised["severity"].tolist() == ["urgent", "high", "high", "medium", "low"]
+    # One assessment covers both.
+    record_assessment(db, therapist, cid, note="Seen alone.", assessed_on=as_of, today=as_of)
+    left = couple_flags(db, therapist, as_of=as_of + dt.timedelta(days=30), couple_ids=[cid])
+    assert left["kind"].tolist() == ["deterioration", "gap", "overdue"]
+
+
+def test_instruments_without_safety_questions_never_raise_it(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    full = {"CSI4_1": 4, "CSI4_2": 3, "CSI4_3": 3, "CSI4_4": 2}
+    factories.answers(db, cid, "A", MON, full, instrument="csi4")
+    factories.answers(db, cid, "B", MON + dt.timedelta(hours=1), full, instrument="csi4")
+    factories.answers(db, cid, "A", MON + WEEK, {"CSI4_1": 4}, instrument="csi4")  # mostly blank
+    assert kinds(db, therapist, cid, START + dt.timedelta(days=10)) == {}
+    assert safety_unanswered(db, therapist, cid).empty
+
+
+def test_an_unanswered_screen_is_only_seen_by_those_who_see_the_couple(
+    db: Database, therapist: Actor, supervisor: Actor, cid: int
+) -> None:
+    other = add_therapist(db, "Other Therapist")
+    factories.checkin(db, cid, "A", MON, 4, safety=None)
+    as_of = START + dt.timedelta(days=3)
+    assert couple_flags(db, other, as_of=as_of).empty
+    assert safety_unanswered(db, other, cid).empty
+    assert couple_flags(db, supervisor, as_of=as_of)["kind"].tolist() == ["safety_unanswered"]
 
 
 # --- reliable deterioration ----------------------------------------------------------------------
@@ -310,6 +476,10 @@ def test_only_a_supervisor_changes_settings_within_bounds(
     with pytest.raises(CaseloadError, match="no such setting"):
         settings.update(db, supervisor, "overdue_weeks", 2)
     settings.update(db, supervisor, "overdue_days", 21)
-    assert settings.current(db) == {"overdue_days": 21, "no_improvement_checkins": 6}
+    assert settings.current(db) == {
+        "overdue_days": 21,
+        "no_improvement_checkins": 6,
+        "start_grace_days": 30,  # migration 003: the grace before a couple's start
+    }
     detail = db.query_value("SELECT detail FROM audit_log WHERE entity = 'setting'")
     assert json.loads(detail) == {"key": "overdue_days", "from": 14, "to": 21}

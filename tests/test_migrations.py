@@ -1,5 +1,6 @@
-"""Migrations: a new file gets 001 and 002, once; a release-1 database upgrades through 002
-with its answers, scores and safety answers intact; instrument files sync into versions."""
+"""Migrations: a new file gets every migration, once; a release-1 database upgrades through 002
+with its answers, scores and safety answers intact; an older database upgrades through 004 and
+flags its unanswered safety screens; instrument files sync into versions."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from analytics.instruments import catalog, lookup
 from analytics.instruments.sync import refusals
 from analytics.practice.access import PRACTICE
 from analytics.practice.opening import open_practice, sync_instruments
+from analytics.practice.safety import record_assessment
 from analytics.practice.therapists import add_therapist
 from analytics.store import migrate
 from analytics.store.db import Database
 from tests import factories
 
 AS_OF = dt.date(2026, 3, 2)
+VERSIONS = [m.version for m in migrate.available()]
 
 
 def _table(db: Database, table: str) -> list[tuple[object, ...]]:
@@ -31,20 +34,22 @@ def _table(db: Database, table: str) -> list[tuple[object, ...]]:
 
 
 def test_the_shipped_migrations_are_numbered_from_one() -> None:
-    assert [(m.version, m.name) for m in migrate.available()] == [
-        (1, "initial"),
-        (2, "clinical_core"),
-    ]
+    shipped = [(m.version, m.name) for m in migrate.available()]
+    assert [version for version, _ in shipped] == list(range(1, len(shipped) + 1))
+    assert shipped[:2] == [(1, "initial"), (2, "clinical_core")]
+    assert (4, "safety_unanswered") in shipped
 
 
-def test_a_new_file_gets_both_migrations_once(db_path: Path) -> None:
+def test_a_new_file_gets_every_migration_once(db_path: Path) -> None:
     db = Database(db_path)
     try:
         assert migrate.schema_version(db) == 0
-        assert migrate.apply_migrations(db) == [1, 2]
-        assert migrate.schema_version(db) == 2
+        assert migrate.apply_migrations(db) == VERSIONS
+        assert migrate.schema_version(db) == VERSIONS[-1]
         recorded = _table(db, "schema_migrations")
-        assert [(v, n) for v, n, _ in recorded] == [(1, "initial"), (2, "clinical_core")]
+        assert [(v, n) for v, n, _ in recorded] == [
+            (m.version, m.name) for m in migrate.available()
+        ]
         tables = {r[0] for r in db.query_rows("SELECT table_name FROM information_schema.tables")}
         snapshot = {t: _table(db, t) for t in tables}
         # Migrations create the schema and the default settings; instruments come from sync.
@@ -52,6 +57,7 @@ def test_a_new_file_gets_both_migrations_once(db_path: Path) -> None:
         assert dict(db.query_rows("SELECT key, value FROM practice_settings")) == {
             "overdue_days": 14,
             "no_improvement_checkins": 6,
+            "start_grace_days": 30,  # migration 003
         }
 
         assert migrate.apply_migrations(db) == []
@@ -70,13 +76,15 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shipped = migrate.available()
-    broken = migrate.Migration(3, "broken", "CREATE TABLE later (x INTEGER); SELECT nonsense;")
+    broken = migrate.Migration(
+        VERSIONS[-1] + 1, "broken", "CREATE TABLE later (x INTEGER); SELECT nonsense;"
+    )
     db = Database(db_path)
     try:
         monkeypatch.setattr(migrate, "available", lambda: [*shipped, broken])
         with pytest.raises(Exception, match="refused"):
             migrate.apply_migrations(db)
-        assert migrate.schema_version(db) == 2  # 001 and 002 went in, each on its own
+        assert migrate.schema_version(db) == VERSIONS[-1]  # the others went in, each on its own
         tables = {r[0] for r in db.query_rows("SELECT table_name FROM information_schema.tables")}
         assert "later" not in tables
     finally:
@@ -294,7 +302,7 @@ def test_release_one_upgrades_through_002(release_one: Path) -> None:
     try:
         items_before = db.query_rows("SELECT id, code FROM items ORDER BY id")
         answers_before = _table(db, "answers")
-        assert migrate.apply_migrations(db) == [2]
+        assert migrate.apply_migrations(db) == VERSIONS[1:]
 
         # The old version is kept, marked as coming from release 1.
         (row,) = db.query_rows(
@@ -440,6 +448,46 @@ def test_after_opening_the_new_check_in_is_current_and_old_answers_stay(
         first = (2 + 1 + (6 - 5)) / 3
         assert (a_global["n_scores"], a_global["latest"]) == (3, 6.0)
         assert a_global["baseline"] == pytest.approx(first)
+    finally:
+        db.close()
+
+
+# --- 004: a safety screen left unanswered --------------------------------------------------------
+
+
+@pytest.mark.parametrize("at_version", [2, 3])
+def test_an_older_database_upgrades_through_004_and_flags_its_blank_screens(
+    db_path: Path, instruments_dir: Path, monkeypatch: pytest.MonkeyPatch, at_version: int
+) -> None:
+    shipped = migrate.available()
+    older = [m for m in shipped if m.version <= at_version]
+    monkeypatch.setattr(migrate, "available", lambda: older)
+    db = Database(db_path)
+    try:
+        migrate.apply_migrations(db)
+        sync_instruments(db, instruments_dir)
+        therapist = add_therapist(db, "Before 004")
+        cid = factories.couple(db, therapist, "U-1", start_date=dt.date(2026, 2, 1))
+        factories.checkin(db, cid, "A", dt.datetime(2026, 2, 23, 19), 4)
+        factories.checkin(db, cid, "B", dt.datetime(2026, 2, 23, 20), 4, skip=("SAF2",))
+        # Before 004 the blank answer was stored as unknown, yet nothing showed it.
+        assert flags.couple_flags(db, PRACTICE, as_of=AS_OF, couple_ids=[cid]).empty
+
+        monkeypatch.setattr(migrate, "available", lambda: shipped)
+        assert migrate.apply_migrations(db) == [v for v in VERSIONS if v > at_version]
+        raised = flags.couple_flags(db, PRACTICE, as_of=AS_OF, couple_ids=[cid])
+        assert raised[["kind", "severity", "rank", "reason"]].values.tolist() == [
+            [
+                "safety_unanswered",
+                "high",
+                2,
+                "Partner B left 1 of the 4 safety questions unanswered on 23 Feb 2026.",
+            ]
+        ]
+        assert flags.safety_unanswered(db, PRACTICE, cid)["items"].map(list).tolist() == [["SAF2"]]
+        record_assessment(db, PRACTICE, cid, note="Asked.", assessed_on=AS_OF, today=AS_OF)
+        assert flags.couple_flags(db, PRACTICE, as_of=AS_OF, couple_ids=[cid]).empty
+        assert migrate.apply_migrations(db) == []
     finally:
         db.close()
 

@@ -118,13 +118,60 @@ def test_recording_an_assessment_clears_the_banner_until_the_next_positive_answe
     ]
     assert frame(at, "flag")["flag"].tolist() == ["⏰ Check-in overdue"]  # B never checked in
 
-    # A later positive answer raises it again.
+    # A later positive answer raises it again; the question left blank is shown next.
     factories.checkin(db, unsafe, "A", TODAY - dt.timedelta(hours=1), 3, safety=2, skip=("SAF1",))
     st.cache_data.clear()  # as an import through the app would
     rerun(at)
     assert at.error[0].value.startswith("Safety screen: 3 positive answer(s) not assessed yet.")
     assert set(frame(at, "item_name")["answer"]) == {"More than once"}
-    assert main_types(at)[:4] == ["error", "dataframe", "form", "title"]
+    assert main_types(at)[:6] == ["error", "dataframe", "warning", "dataframe", "form", "title"]
+    assert frame(at, "left_blank")[["partner", "left_blank", "questions"]].values.tolist() == [
+        ["A", "1 of 4", "Physical harm or threats"]
+    ]
+    assert frame(at, "flag")["flag"].tolist()[:2] == [
+        "⚠️ Safety answer",
+        "❓ Safety screen not answered",
+    ]
+
+
+def test_an_unanswered_safety_screen_comes_first_and_is_never_read_as_no(
+    db: Database, therapist: Actor
+) -> None:
+    couple_id = factories.couple(db, therapist, "C-3", start_date=dt.date.today() - dt.timedelta(9))
+    when = TODAY - dt.timedelta(days=2)
+    factories.checkin(db, couple_id, "A", when, 3)  # every safety question: "Never"
+    factories.checkin(db, couple_id, "B", when, 3, skip=("SAF1", "SAF3"))
+    at = open_couple(therapist, couple_id)
+    assert main_types(at)[:4] == ["warning", "dataframe", "form", "title"]
+    assert not at.error  # nothing positive: no positive-answer banner, and no "all clear" either
+    assert at.warning[0].value.startswith(
+        "Safety screen not answered: 1 check-in(s) with safety questions left blank"
+    )
+    assert "A blank is not a “no”" in at.warning[0].value
+    blank = frame(at, "left_blank")
+    assert blank[["partner", "left_blank", "questions"]].values.tolist() == [
+        ["B", "2 of 4", "Physical harm or threats, Pressure or control"]
+    ]
+    assert blank["completed_at"][0].date() == when.date()
+    flags = frame(at, "flag")
+    assert flags["flag"].tolist() == ["❓ Safety screen not answered"]
+    assert flags["reason"][0] == (
+        f"Partner B left 2 of the 4 safety questions unanswered on {when:%-d %b %Y}."
+    )
+    assert_no_none(at)
+
+    # The caseload lists the couple with its own flag and says what it means.
+    caseload = open_app(therapist)
+    assert frame(caseload, "a_now")["flags"].tolist() == ["❓ Safety screen not answered"]
+    assert caseload.warning[0].value.startswith("1 couple(s) left safety questions unanswered")
+
+    # Recording that safety was assessed acknowledges it, as for a positive answer.
+    note = next(t for t in at.text_input if t.label.startswith("Short note"))
+    note.input("Asked both partners separately; no current risk.")
+    rerun(_button(at, "Record assessment").click())
+    assert db.query_value("SELECT count(*) FROM safety_reviews") == 1
+    assert not at.warning and main_types(at)[0] == "title"
+    assert not has_frame(at, "left_blank") and not has_frame(at, "flag")
 
 
 def test_assessment_needs_a_note(db: Database, unsafe: int, therapist: Actor) -> None:

@@ -1,5 +1,7 @@
 """Flags that put a couple on the therapist's list (macro `couple_flags`), safety always first,
-and the positive safety answers behind the safety flag (macro `safety_answers`)."""
+the positive safety answers behind the safety flag (macro `safety_answers`) and the safety
+screens left unanswered behind the "safety screen not answered" flag (macro
+`safety_unanswered`)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from analytics.clinical.scope import scope
 from analytics.practice.access import Actor
 from analytics.store.db import Database
 
-# kind -> (icon, words). Icons are emoji: nothing is loaded from a font host.
+# kind -> (icon, words), in the order the flags rank (migration 004). Icons are emoji: nothing
+# is loaded from a font host.
 KINDS = {
     "safety": ("⚠️", "Safety answer"),
+    "safety_unanswered": ("❓", "Safety screen not answered"),
     "deterioration": ("📉", "Worse beyond noise"),
     "gap": ("↔️", "Partners far apart"),
     "no_improvement": ("⏸️", "No reliable improvement"),
@@ -45,5 +49,15 @@ def safety_answers(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:
     item_name, answer, acknowledged (covered by a recorded safety assessment)."""
     return db.query_df(
         "SELECT * FROM safety_answers(?, ?, ?) ORDER BY completed_at DESC, item",
+        scope(actor, [couple_id]),
+    )
+
+
+def safety_unanswered(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:
+    """Every check-in of a couple with safety questions left unanswered, newest first: partner,
+    completed_at, instrument_code, n_items, n_unanswered, items and item_names (those left
+    blank), acknowledged (covered by a recorded safety assessment)."""
+    return db.query_df(
+        "SELECT * FROM safety_unanswered(?, ?, ?) ORDER BY completed_at DESC, partner",
         scope(actor, [couple_id]),
     )

@@ -1,5 +1,6 @@
 """Recording that a couple's safety was assessed. The record acknowledges every positive safety
-answer stored so far; a positive answer stored later raises the safety flag again."""
+answer and every unanswered safety question stored so far; one stored later raises its flag
+again (the rule is the macro `safety_covered`, migration 004)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def record_assessment(
 ) -> int:
     """Record that safety was assessed on `assessed_on` (not after `today`); returns its id.
 
-    Refused when the couple has no positive safety answer waiting: there is nothing to
-    acknowledge, and an empty record would hide nothing but confuse the history.
+    Refused when the couple has neither a positive safety answer nor an unanswered safety
+    question waiting: there is nothing to acknowledge, and an empty record would hide nothing
+    but confuse the history.
     """
     note = " ".join((note or "").split())
     if not note:
@@ -43,14 +45,18 @@ def record_assessment(
         ).fetchone()
         if not visible:
             raise CaseloadError("That couple is not in your caseload.")
+        # Waiting: a positive answer, or a safety question left unanswered (never a "no").
         row = cur.execute(
             "SELECT max(s.response_id) FROM response_safety s WHERE s.couple_id = ?"
-            " AND s.positive AND s.response_id > coalesce((SELECT max(covers_response_id)"
-            " FROM safety_reviews WHERE couple_id = ?), 0)",
+            " AND (s.positive OR s.value IS NULL) AND s.response_id > coalesce((SELECT covers"
+            " FROM safety_covered() WHERE couple_id = ?), 0)",
             [couple_id, couple_id],
         ).fetchone()
         if row is None or row[0] is None:
-            raise CaseloadError("This couple has no safety answer waiting for an assessment.")
+            raise CaseloadError(
+                "This couple has no safety answer waiting for an assessment, and no safety"
+                " question left unanswered."
+            )
         new = cur.execute(
             "INSERT INTO safety_reviews (couple_id, assessed_on, assessed_by, note,"
             " covers_response_id) VALUES (?, ?, ?, ?, ?) RETURNING id",

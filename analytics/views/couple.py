@@ -1,6 +1,7 @@
-"""Everything the couple page shows, assembled in one call: safety first, then the flags, each
-partner's change per scale, the gaps between them, the headline chart, free-text answers and
-sessions. Every number comes from the clinical SQL; this module only arranges it."""
+"""Everything the couple page shows, assembled in one call: safety first (positive answers, then
+safety screens left unanswered), then the flags, each partner's change per scale, the gaps
+between them, the headline chart, free-text answers and sessions. Every number comes from the
+clinical SQL; this module only arranges it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from analytics.store.db import Database
 class CoupleOverview:
     couple: Couple
     safety: pd.DataFrame  # positive safety answers, newest first (acknowledged or not)
+    # check-ins with safety questions left unanswered, newest first (acknowledged or not)
+    unanswered: pd.DataFrame
     assessments: pd.DataFrame  # recorded safety assessments
     flags: pd.DataFrame  # label, severity, reason; safety first
     progress: pd.DataFrame  # per partner: headline latest, change, category (two rows)
@@ -40,6 +43,28 @@ class CoupleOverview:
     def unacknowledged_safety(self) -> pd.DataFrame:
         """Positive safety answers no assessment covers yet."""
         return self.safety[~self.safety["acknowledged"].astype(bool)]
+
+    @property
+    def unacknowledged_unanswered(self) -> pd.DataFrame:
+        """Check-ins with safety questions left unanswered that no assessment covers yet, for
+        display: when, partner, how many of the safety questions were left blank, and which."""
+        waiting = self.unanswered[~self.unanswered["acknowledged"].astype(bool)]
+        return pd.DataFrame(
+            {
+                "completed_at": waiting["completed_at"],
+                "partner": waiting["partner"],
+                "left_blank": [
+                    f"{int(n)} of {int(total)}"
+                    for n, total in zip(waiting["n_unanswered"], waiting["n_items"], strict=True)
+                ],
+                "questions": [", ".join(names) for names in waiting["item_names"]],
+            }
+        ).reset_index(drop=True)
+
+    @property
+    def safety_waiting(self) -> bool:
+        """Whether anything on the safety screen waits for an assessment."""
+        return not (self.unacknowledged_safety.empty and self.unacknowledged_unanswered.empty)
 
 
 def _number(value: Any, fmt: str = "{:.1f}") -> str:
@@ -173,6 +198,7 @@ def couple_overview(
     return CoupleOverview(
         couple=couple,
         safety=flags.safety_answers(db, actor, couple_id),
+        unanswered=flags.safety_unanswered(db, actor, couple_id),
         assessments=safety.assessments(db, actor, couple_id),
         flags=pd.DataFrame(
             {
