@@ -65,7 +65,7 @@ def run() -> list[Row]:
             data = path.read_bytes()
 
             started = time.perf_counter()
-            parsed = service.read(path.name, data, max_bytes=len(data) + 1)
+            parsed = service.read(db, path.name, data, max_bytes=len(data) + 1)
             read_s = time.perf_counter() - started
             preview = service.review(db, boss, parsed, now=NOW)
             checked_s = time.perf_counter() - started

@@ -27,12 +27,24 @@ st.caption(
 ui.show_flash()
 
 
+def outside_note(count: int, *, done: bool) -> str:
+    """How many rows go to couples outside the caseload: a count, never whose."""
+    rows = "1 row" if count == 1 else f"{count} rows"
+    verb = ("went" if done else "go") if count != 1 else ("went" if done else "goes")
+    return (
+        f"{rows} {verb} to couples outside your caseload; their own therapist sees "
+        f"{'it' if count == 1 else 'them'} on the couple's page."
+    )
+
+
 def show_result(result: service.ImportResult) -> None:
     st.success(
         f"Imported {result.accepted} new responses. {result.duplicates} were already stored, "
         f"{result.unmatched} wait in the unmatched queue below, {result.rejected} were rejected.",
         icon="✅",
     )
+    if result.outside_caseload:
+        st.info(outside_note(result.outside_caseload, done=True), icon="🔒")
     for couple_id, case_code in result.couples:
         label = f"Open {ui.escape_markdown(case_code)}"
         if st.button(label, key=f"import_open_{couple_id}", icon="👫"):
@@ -46,7 +58,7 @@ def read_upload(file_id: str, name: str, data: bytes) -> ParsedFile | None:
     if kept and kept[0] == file_id:
         return kept[1]  # type: ignore[no-any-return]
     try:
-        parsed = service.read(name, data)
+        parsed = service.read(db, name, data)
     except CaseloadError as exc:
         ui.show_error(exc)
         return None
@@ -99,7 +111,9 @@ def show_preview(preview: service.ImportPreview) -> None:
     cols[1].metric("Rejected rows", len(preview.rejected))
     cols[2].metric("Already stored", preview.duplicates)
     cols[3].metric("Unmatched", preview.unmatched)
-    if preview.accepted:
+    if preview.outside_caseload:
+        st.info(outside_note(preview.outside_caseload, done=False), icon="🔒")
+    if preview.accepted > preview.outside_caseload:
         st.caption("Responses that will be stored")
         st.dataframe(preview.accepted_table(), hide_index=True, width="stretch")
     if not preview.rejected_table().empty:
@@ -163,20 +177,44 @@ def unmatched_queue() -> None:
         placeholder="Choose a partner",
         format_func=partners.__getitem__,
     )
-    assign_col, discard_col = st.columns(2)
     if pick is None:
         return
-    filing = assign_col.button("File under this partner", disabled=partner is None, icon="📎")
+    filing = st.button("File under this partner", disabled=partner is None, icon="📎")
     if filing and partner is not None:
         with ui.guarded():
             service.assign(db, actor, pick, partner)
             ui.changed()
             ui.flash("The response was filed.")
-    if discard_col.button("Discard this response", icon="🗑️"):
-        with ui.guarded():
-            service.discard(db, actor, pick)
-            ui.changed()
-            ui.flash("The response was discarded.")
+    discard_form(pick, rows[pick])
+
+
+def discard_form(pick: int, label: str) -> None:
+    """Discarding asks why (a fixed list, plus an optional note) and for a confirmation."""
+    with st.expander("Discard this response instead"):
+        st.caption(
+            "A discarded response is kept for the record but never filed under a client. "
+            "The reason is recorded in the audit trail; the note is stored with the response only."
+        )
+        reasons = service.DISCARD_REASONS
+        reason = st.selectbox(
+            "Why is it discarded?",
+            list(reasons),
+            index=None,
+            placeholder="Choose a reason",
+            format_func=reasons.__getitem__,
+            key=f"discard_reason_{pick}",
+        )
+        note = st.text_input(
+            "Note (optional)", max_chars=service.MAX_NOTE, key=f"discard_note_{pick}"
+        )
+        sure = st.checkbox(
+            f"Yes, discard response {label}", key=f"discard_sure_{pick}", disabled=reason is None
+        )
+        if st.button("Discard", icon="🗑️", disabled=reason is None or not sure):
+            with ui.guarded():
+                service.discard(db, actor, pick, reason=str(reason), note=note)
+                ui.changed()
+                ui.flash("The response was discarded.")
 
 
 nonce = st.session_state.get(NONCE, 0)

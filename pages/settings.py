@@ -1,4 +1,5 @@
-"""Settings: the practice-wide thresholds behind the caseload flags (supervisors change them)."""
+"""Settings: the practice-wide thresholds behind the caseload flags and imports, and the
+practice's time zone (supervisors change them)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from analytics.practice import settings
 actor = ui.require_actor()
 st.title("⚙️ Settings")
 ui.show_flash()
-st.write("These thresholds decide when a couple is flagged on every therapist's caseload.")
+st.write(
+    "These thresholds decide when a couple is flagged on every therapist's caseload and which "
+    "imported answers are accepted."
+)
 listing = ui.load(settings.listing)
+zone = ui.load(settings.time_zone_setting)
+zones = list(settings.time_zones())
 
 if not actor.is_supervisor:
     st.info("Only a supervisor can change these settings.", icon="🔒")
@@ -31,6 +37,15 @@ with st.form("practice_settings"):
                 key=f"setting_{row['key']}",
             )
         )
+    chosen_zone = st.selectbox(
+        "Practice time zone",
+        zones,
+        index=zones.index(zone.zone) if zone.zone in zones else None,
+        help="Imported times written without a time zone are read in this zone. "
+        "Until a supervisor chooses one, the server's zone is used.",
+        disabled=not actor.is_supervisor,
+        key="setting_time_zone",
+    )
     if st.form_submit_button("Save settings", disabled=not actor.is_supervisor):
         with ui.guarded():
             changed = 0
@@ -40,6 +55,9 @@ with st.form("practice_settings"):
                     if chosen[key] != int(row["value"]):
                         settings.update(ui.database(), actor, key, chosen[key])
                         changed += 1
+                if chosen_zone and chosen_zone != zone.zone:
+                    settings.update_time_zone(ui.database(), actor, chosen_zone)
+                    changed += 1
             finally:  # a refused second value must not leave the first one's pages stale
                 ui.changed()
             ui.flash(f"Saved {changed} change(s)." if changed else "Nothing changed.")
@@ -63,4 +81,15 @@ st.dataframe(
         "updated_by": "Last changed by",
         "updated_at": st.column_config.TextColumn("When"),
     },
+)
+
+# The zone is shown on its own: it is text, the table above holds numbers.
+st.caption(
+    f"Practice time zone: {ui.escape_markdown(zone.zone)}"
+    + (
+        " (the server's zone; no supervisor has chosen one)"
+        if zone.is_default
+        else f", chosen by {ui.escape_markdown(zone.updated_by or 'the command line')}"
+        + (f" on {zone.updated_at:%-d %b %Y %H:%M}" if zone.updated_at else "")
+    )
 )

@@ -21,7 +21,16 @@ from analytics.store.db import Database
 TODAY = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 20, 12, 0)  # naive UTC
 CODES = [item.code for item in catalog.builtin("checkin").answer_items]
-KEYS = {"source", "accepted", "rejected", "duplicates", "unmatched", "batch_id", "errors"}
+KEYS = {
+    "source",
+    "accepted",
+    "rejected",
+    "duplicates",
+    "unmatched",
+    "outside_caseload",
+    "batch_id",
+    "errors",
+}
 TABLES = (
     "import_batches",
     "responses",
@@ -184,12 +193,15 @@ def test_as_therapist_sees_only_their_caseload(
     code, out, _ = cli(
         capsys, "import", str(export), "--db", str(db_path), "--json", "--as", "other therapist"
     )
-    assert code == 0 and (out["accepted"], out["unmatched"]) == (0, 3)
+    # D-001's rows go to D-001 (not the other therapist's queue), shown only as a count.
+    assert code == 0
+    assert (out["accepted"], out["outside_caseload"], out["unmatched"]) == (2, 2, 1)
+    assert "D-001" not in json.dumps(out)
     code, out, _ = cli(
         capsys, "import", str(export), "--db", str(db_path), "--json", "--as", "Test Therapist"
     )
-    # The stranger's row already waits in the other therapist's queue.
-    assert code == 0 and (out["accepted"], out["unmatched"], out["duplicates"]) == (2, 0, 1)
+    # Everything is stored already; the stranger's row waits in the other therapist's queue.
+    assert code == 0 and (out["accepted"], out["unmatched"], out["duplicates"]) == (0, 0, 3)
 
 
 def test_named_profile_maps_opaque_headers(

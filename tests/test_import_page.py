@@ -13,8 +13,11 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
 from analytics.instruments import catalog
+from analytics.practice import settings
 from analytics.practice.access import Actor
+from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
+from tests import factories
 
 ROOT = Path(__file__).parents[1]
 PAGE = "pages/import_responses.py"
@@ -114,7 +117,7 @@ def test_upload_review_confirm(db: Database, therapist: Actor, couple: int) -> N
 
     # The unmatched queue: file the stranger's response under partner B.
     assert at.dataframe[0].value["respondent"].tolist() == ["stranger@example.org"]
-    partners = at.selectbox[-1]
+    partners = next(s for s in at.selectbox if s.label == "File it under")
     b_id = next(o for o in partners.options if "partner B" in o)
     partners.select(b_id)
     at.run()
@@ -204,3 +207,71 @@ def test_file_text_is_never_rendered_as_markdown(
 def test_unreadable_file_shows_an_error(db: Database, therapist: Actor) -> None:
     at = upload(page(therapist), "empty.csv", b"   ")
     assert [e.value for e in at.error] == ["The file is empty."]
+
+
+def test_another_therapists_rows_are_only_counted(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    """A practice-wide export: the other therapist's client's row (positive safety answers)
+    goes to that client's couple; the importer sees a count, never the case."""
+    other = add_therapist(db, "Second Therapist")
+    theirs = factories.couple(db, other, "T-200")
+    head, mine, their = (
+        export(
+            [("d001.a@example.org", "2026-01-05 18:00"), ("t200.b@example.org", "2026-01-05 19:00")]
+        )
+        .decode()
+        .splitlines()
+    )
+    their = their.replace("Never", "More than once")  # positive safety answers
+    at = upload(page(therapist), "practice.csv", "\n".join([head, mine, their, ""]).encode())
+    assert metrics(at)["New responses"] == "2" and metrics(at)["Unmatched"] == "0"
+    assert [i.value for i in at.info] == [
+        "1 row goes to couples outside your caseload; their own therapist sees it on the"
+        " couple's page."
+    ]
+    assert list(at.dataframe[0].value["case"]) == ["D-001"]
+    button(at, "Import 2").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("1 row went to couples outside your caseload" in i.value for i in at.info)
+    assert [b.label for b in at.button if b.label.startswith("Open")] == ["Open D-001"]
+    assert "T-200" not in everything_shown(at)
+    assert db.query_value(
+        "SELECT count(*) FROM response_safety s JOIN responses r ON r.id = s.response_id"
+        " JOIN partners p ON p.id = r.partner_id WHERE p.couple_id = ? AND s.positive",
+        [theirs],
+    ) == len([c for c in CODES if c.startswith("SAF")])
+
+
+def test_discarding_asks_for_a_reason_and_a_confirmation(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    data = export([("stranger@example.org", "2026-01-05 18:00")])
+    at = upload(page(therapist), "weekly.csv", data)
+    button(at, "Import 1").click().run()
+    discard = next(b for b in at.button if b.label == "Discard")
+    assert discard.disabled  # no reason chosen, not confirmed
+    reason = next(s for s in at.selectbox if s.label == "Why is it discarded?")
+    assert reason.value is None
+    reason.select("test").run()
+    assert next(b for b in at.button if b.label == "Discard").disabled  # not yet confirmed
+    note = next(t for t in at.text_input if str(t.key).startswith("discard_note_"))
+    note.input("Sent while testing the form").run()
+    next(c for c in at.checkbox if str(c.key).startswith("discard_sure_")).check().run()
+    next(b for b in at.button if b.label == "Discard").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("discarded" in s.value for s in at.success)
+    assert db.query_rows(
+        "SELECT status, discard_reason, discard_note FROM unmatched_responses"
+    ) == [("discarded", "test", "Sent while testing the form")]
+    assert db.query_value("SELECT detail FROM audit_log WHERE action = 'discard'") == (
+        '{"reason": "test"}'
+    )
+
+
+def test_the_preview_says_which_time_zone_was_used(
+    db: Database, therapist: Actor, supervisor: Actor, couple: int
+) -> None:
+    settings.update_time_zone(db, supervisor, "Australia/Perth")
+    at = upload(page(therapist), "weekly.csv", export([("d001.a@example.org", "2026-01-05 18:00")]))
+    assert any("Australia/Perth" in t.value for t in at.text)

@@ -17,11 +17,13 @@ import pytest
 from analytics.clinical.scores import scale_scores
 from analytics.errors import CaseloadError
 from analytics.importing import commit as commit_module
-from analytics.importing import service, unmatched
+from analytics.importing import readers, service, unmatched
+from analytics.importing.context import ReadContext
 from analytics.importing.mapping import Mapping, auto_map, convert_answers, normalise_text
 from analytics.importing.parsed import (
     CLIENT_CODE,
     COMPLETED,
+    COMPLETED_PROBLEM,
     COMPLETED_RAW,
     EMAIL,
     RESERVED,
@@ -31,7 +33,7 @@ from analytics.importing.parsed import (
     RowIssue,
 )
 from analytics.instruments import catalog, lookup
-from analytics.practice import audit, responses
+from analytics.practice import audit, responses, settings
 from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput, add_couple
 from analytics.practice.therapists import add_therapist
@@ -226,6 +228,15 @@ def test_labels_and_numbers_become_scale_values() -> None:
     assert got.out_of_range["SAT1"].tolist() == [False] * 10 + [True, True]
 
 
+def test_a_tiny_fraction_is_not_rounded_to_a_safety_answer_of_never() -> None:
+    """ "0.000…01" became 0.0 in floating point and passed as the whole answer 0 ("Never")."""
+    raw = ["0." + "0" * 400 + "1", "1" + "0" * 400, "1.000", "-0", "0.5"]
+    frame = pd.DataFrame({"SAF4": pd.Series(raw, dtype="str")})
+    got = convert_answers(frame, Mapping("checkin", {"SAF4": "SAF4"}), INS)
+    assert got.invalid["SAF4"].tolist() == [True, True, False, False, True]
+    assert got.values["SAF4"].tolist()[2:4] == [1.0, 0.0]
+
+
 def test_each_item_decodes_through_its_own_format() -> None:
     """Safety items answer "Never" / "Once" / "More than once" (0-2), scored items agree (0-6):
     a label or number of the other format is refused, never silently taken."""
@@ -381,7 +392,7 @@ def test_every_rejection_reason_is_in_plain_words(
     )
     reasons = {issue.row: issue.reason for issue in preview.rejected}
     assert reasons == {
-        3: "The email address and the client code belong to different clients.",
+        3: "The email address and client code on this row do not identify one and the same client.",
         4: "The completion date is missing.",
         5: "The completion date is not a date that can be read.",
         6: "The completion date is in the future.",
@@ -428,11 +439,93 @@ def test_client_code_alone_identifies_the_partner(
     assert label == "B"
 
 
-def test_unknown_second_identifier_goes_to_the_queue_not_the_partner(
+def test_a_known_and_an_unknown_identifier_reject_the_row(
     db: Database, therapist: Actor, couple: int
 ) -> None:
-    preview = review(db, therapist, parsed_file([{"email": "d001.a@example.org", "code": "ZZ-9"}]))
-    assert (preview.accepted, preview.unmatched, preview.rejected) == (0, 1, [])
+    """One known identifier and one unknown: neither the partner nor the queue gets the row."""
+    rows = [
+        {"email": "d001.a@example.org", "code": "ZZ-9"},
+        {"email": "nobody@example.org", "code": "D-001A", "when": WHEN + dt.timedelta(1)},
+    ]
+    preview = review(db, therapist, parsed_file(rows))
+    assert (preview.accepted, preview.unmatched) == (0, 0)
+    assert [issue.row for issue in preview.rejected] == [2, 3]
+    assert {issue.reason for issue in preview.rejected} == {
+        "The email address and client code on this row do not identify one and the same client."
+    }
+
+
+def test_answers_long_before_the_couples_start_are_rejected(
+    db: Database, therapist: Actor, supervisor: Actor, couple: int
+) -> None:
+    """The couple starts on 5 Jan 2026; the default grace is 30 days (from 6 Dec 2025)."""
+    other = add_therapist(db, "Other Therapist")
+    add_couple(
+        db,
+        other,
+        "D-777",
+        PartnerInput("Ed", "d777.a@example.org"),
+        PartnerInput("Flo", "d777.b@example.org"),
+        start_date=dt.date(2026, 6, 1),
+    )
+    a = "d001.a@example.org"
+    rows: list[dict[str, Any]] = [
+        {"email": a, "when": dt.datetime(2025, 12, 6, 0, 0)},  # 2 the first day of grace
+        {"email": a, "when": dt.datetime(2025, 12, 5, 23, 59)},  # 3 a minute too early
+        {"email": a, "when": dt.datetime(1996, 1, 5, 18, 0)},  # 4 decades before
+        {"email": "d777.b@example.org", "when": WHEN},  # 5 another caseload's couple
+        {"email": "nobody@example.org", "when": dt.datetime(1996, 1, 5)},  # 6 no couple: queued
+    ]
+    early = "The completion date is before this couple started therapy (more than 30 days before)."
+    preview = review(db, therapist, parsed_file(rows))
+    assert [(r.row, r.reason) for r in preview.rejected] == [(3, early), (4, early), (5, early)]
+    assert (preview.accepted, preview.unmatched) == (1, 1)
+    assert "D-777" not in early and "2026" not in early
+
+    settings.update(db, supervisor, "start_grace_days", 0)
+    preview = review(db, therapist, parsed_file(rows))
+    assert preview.rejected[0] == RowIssue(
+        2, "The completion date is before this couple started therapy."
+    )
+    settings.update(db, supervisor, "start_grace_days", 365)
+    assert [r.row for r in review(db, therapist, parsed_file(rows)).rejected] == [4]
+
+
+def test_a_date_the_reader_refused_keeps_the_readers_reason(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {"email": "d001.a@example.org", "when": None, "raw": "5/1/26 18:00"},
+        {"email": "d001.a@example.org", "when": None, "raw": "31/02/2026"},
+    ]
+    parsed = parsed_file(rows)
+    why = "The year 26 is written with two digits; it is not guessed."
+    parsed.frame[COMPLETED_PROBLEM] = pd.Series([why, None], dtype="str")
+    reasons = [(r.row, r.reason) for r in review(db, therapist, parsed).rejected]
+    assert reasons == [(2, why), (3, "The completion date is not a date that can be read.")]
+
+
+def test_the_practice_zone_and_known_codes_reach_the_reader(
+    db: Database, supervisor: Actor, couple: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.update_time_zone(db, supervisor, "America/New_York")
+    seen: list[ReadContext] = []
+    real = readers.read_export
+
+    def spy(file_name: str, data: bytes, *, context: ReadContext | None = None) -> ParsedFile:
+        assert context is not None
+        seen.append(context)
+        return real(file_name, data, context=context)
+
+    monkeypatch.setattr(readers, "read_export", spy)
+    data = ",".join(["Email", "Completed", *CODES]) + "\n"
+    data += ",".join(["d001.a@example.org", "2026-01-05 18:00", *("0" for _ in CODES)]) + "\n"
+    preview = service.prepare(db, supervisor, "weekly.csv", data.encode(), now=NOW, max_bytes=999)
+    [context] = seen
+    assert context.time_zone == "America/New_York"
+    assert context.known_codes == frozenset({"D-001A", "D-001B"})
+    assert context.limits.max_bytes == 999
+    assert any("America/New_York" in note for note in preview.parsed.notes)
 
 
 # --- commit, duplicates, atomicity -----------------------------------------------------------
@@ -478,6 +571,7 @@ def test_commit_stores_everything_and_reimport_adds_nothing(
         "rows": 4,
         "source": "generic_wide",
         "unmatched": 1,
+        "outside_caseload": 0,
     }
 
     before = counts(db)
@@ -597,9 +691,9 @@ def test_unmatched_rows_can_be_assigned_or_discarded(
         service.assign(db, therapist, third, partner_b)  # same partner, same time
     with pytest.raises(CaseloadError, match="not waiting"):
         service.assign(db, therapist, first, partner_b)  # already filed
-    service.discard(db, therapist, third)
+    service.discard(db, therapist, third, reason="test")
     with pytest.raises(CaseloadError, match="not waiting"):
-        service.discard(db, therapist, third)
+        service.discard(db, therapist, third, reason="test")
     assert list(unmatched.list_pending(db, therapist)["id"]) == [fourth]
     actions = audit.entries(db)
     assigned = actions[actions["action"] == "assign"]
@@ -635,10 +729,6 @@ def test_assign_is_refused_outside_the_caseload(db: Database, therapist: Actor) 
     with pytest.raises(CaseloadError, match="not in your caseload"):
         service.assign(db, therapist, int(pending_id), foreign)
     assert unmatched.list_pending(db, other).empty  # not their import
-    # A row unmatched only because its client is another therapist's is never filed elsewhere.
-    run(db, therapist, parsed_file([{"email": "d009.a@example.org"}]))
-    queued = unmatched.list_pending(db, therapist)
-    assert list(queued["respondent"]) == ["who@example.org", "d009.a@example.org"]
     own = add_couple(
         db,
         therapist,
@@ -648,26 +738,24 @@ def test_assign_is_refused_outside_the_caseload(db: Database, therapist: Actor) 
         start_date=START,
     )
     mine = int(db.query_value("SELECT id FROM partners WHERE couple_id = ? LIMIT 1", [own]))
-    with pytest.raises(CaseloadError, match="belongs to a different client"):
-        service.assign(db, therapist, int(queued["id"].iloc[1]), mine)
     service.assign(db, therapist, int(pending_id), mine)
     with pytest.raises(CaseloadError, match="not waiting"):
-        service.discard(db, other, int(pending_id))
+        service.discard(db, other, int(pending_id), reason="other")
 
 
 # --- caseload isolation ----------------------------------------------------------------------
 
 
-def test_other_therapists_clients_are_unmatched_not_revealed(
+def test_other_therapists_clients_go_to_their_couple_unseen(
     db: Database, therapist: Actor, supervisor: Actor, couple: int
 ) -> None:
     other = add_therapist(db, "Other Therapist")
     parsed = parsed_file([{"email": "d001.a@example.org"}, {"code": "D-001B"}])
     preview = review(db, other, parsed)
-    assert (preview.accepted, preview.unmatched, preview.rejected) == (0, 2, [])
-    assert preview.accepted_table().empty
+    assert (preview.accepted, preview.outside_caseload, preview.unmatched) == (2, 2, 0)
+    assert preview.rejected == [] and preview.accepted_table().empty
     boss = review(db, supervisor, parsed)
-    assert boss.accepted == 2
+    assert (boss.accepted, boss.outside_caseload) == (2, 0)
     assert list(boss.accepted_table()["case"]) == ["D-001", "D-001"]
 
 

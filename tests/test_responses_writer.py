@@ -81,3 +81,37 @@ def test_every_response_records_the_version_it_answered(db: Database, therapist:
         "SELECT s.version FROM responses r JOIN instruments s ON s.id = r.instrument_id"
     )
     assert version == "2.0"
+
+
+def test_the_survey_tools_id_is_part_of_the_key(db: Database, therapist: Actor) -> None:
+    cid = factories.couple(db, therapist, "C-1")
+    a = factories.partner_id(db, cid, "A")
+    soon = WHEN + dt.timedelta(milliseconds=300)
+    sheets = pd.DataFrame(
+        {
+            "partner_id": [a, a, a, a],
+            "completed_at": [WHEN, soon, soon, WHEN + dt.timedelta(hours=1)],
+            "source_response_id": ["R_1", " R_2 ", "R_2", "  "],
+        }
+    )
+    answers = pd.DataFrame({"SAT1": [4.0, 5.0, 5.0, 1.0]})
+    with db.transaction() as cur:
+        stored = write(
+            cur,
+            instrument_id=lookup.version_id(db, "checkin"),
+            instrument_code="checkin",
+            sheets=sheets,
+            answers=answers,
+            source="qualtrics",
+        )
+    # Two sheets in one second, told apart by their ids; a blank id is no id.
+    assert stored["natural_key"].tolist() == [
+        f"{a}:checkin:2026-03-02T19:00:05#qualtrics:R_1",
+        f"{a}:checkin:2026-03-02T19:00:05#qualtrics:R_2",
+        f"{a}:checkin:2026-03-02T20:00:05",
+    ]
+    assert db.query_rows("SELECT source_response_id FROM responses ORDER BY id") == [
+        ("R_1",),
+        ("R_2",),
+        (None,),
+    ]

@@ -1,7 +1,9 @@
 """`python -m analytics import FILE`: the Import page's workflow from the command line.
 
 Exit codes: 0 imported (or importable, with --dry-run), 1 the file is rejected (reasons printed),
-2 usage error. The command acts as the whole practice unless --as names a therapist.
+2 usage error. The command acts as the whole practice unless --as names a therapist; rows of
+couples outside that therapist's caseload still go to their own couple, and the summary gives
+only their number (`outside_caseload`, part of `accepted`).
 """
 
 from __future__ import annotations
@@ -90,6 +92,11 @@ def _report(
         f"Accepted:   {summary['accepted']}    Rejected: {summary['rejected']}    "
         f"Duplicates: {summary['duplicates']}    Unmatched: {summary['unmatched']}"
     )
+    if summary["outside_caseload"]:
+        print(
+            f"Outside your caseload: {summary['outside_caseload']} of the accepted"
+            " (filed under their own couples; their therapist sees them)."
+        )
     for error in summary["errors"]:
         where = "file" if error["row"] is None else f"row {error['row']}"
         print(f"  {where}: {error['reason']}")
@@ -107,6 +114,7 @@ def run(args: argparse.Namespace, db: Database) -> int:
         "rejected": 0,
         "duplicates": 0,
         "unmatched": 0,
+        "outside_caseload": 0,
         "batch_id": None,
         "errors": [],
     }
@@ -129,6 +137,7 @@ def run(args: argparse.Namespace, db: Database) -> int:
         rejected=len(preview.rejected),
         duplicates=preview.duplicates,
         unmatched=preview.unmatched,
+        outside_caseload=preview.outside_caseload,
         errors=[{"row": None, "reason": p} for p in preview.problems]
         + [{"row": r.row, "reason": r.reason} for r in preview.rejected],
     )
@@ -144,6 +153,7 @@ def run(args: argparse.Namespace, db: Database) -> int:
                 accepted=result.accepted,
                 duplicates=result.duplicates,
                 unmatched=result.unmatched,
+                outside_caseload=result.outside_caseload,
                 batch_id=result.batch_id,
             )
     if not ok and not preview.problems and not summary["errors"]:

@@ -2,7 +2,11 @@
 single audit entry land together or not at all.
 
 Rows are inserted in bulk from registered DataFrames. Keys already stored by the time of the
-commit (another import in between) are skipped and counted as duplicates, never an error.
+commit (another import in between) are skipped and counted as duplicates, never an error. The
+transaction runs through `Database.atomic`: when another session commits an overlapping file at
+the same moment, the conflict rolls this one back and runs it again from the start, and the
+writer, looking the keys up again inside the new transaction, counts the rows the other one
+stored as duplicates.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import duckdb
 from analytics.importing import profiles
 from analytics.importing.mapping import Mapping
 from analytics.importing.parsed import ROW, ParsedFile
-from analytics.importing.validate import Validation
+from analytics.importing.validate import ALREADY_QUEUED, Validation
 from analytics.practice import audit, responses
 from analytics.practice.access import Actor
 from analytics.store.db import Database
@@ -32,7 +36,10 @@ class Committed:
     rejected: int
     duplicates: int
     unmatched: int
-    couples: list[tuple[int, str]]  # (couple id, case code) of every couple that got a response
+    # (couple id, case code) of every couple in the importer's caseload that got a response
+    couples: list[tuple[int, str]]
+    # New responses filed under couples outside the importer's caseload (a count, never whose)
+    outside_caseload: int = 0
 
 
 def _insert_batch(
@@ -64,37 +71,42 @@ def _count(cur: duckdb.DuckDBPyConnection) -> int:
 
 
 def _insert_unmatched(cur: duckdb.DuckDBPyConnection, batch_id: int, validation: Validation) -> int:
-    """Queue the rows whose respondent matched no partner, answers and free text included."""
+    """Queue the rows whose respondent the practice does not know, answers and free text
+    included; rows queued meanwhile (by another import) are skipped."""
     unmatched, codes = validation.unmatched, validation.item_codes
     if unmatched.empty or not codes:  # without items no row passes validation anyway
         return 0
     texts = validation.unmatched_texts.astype("object")
-    frame = unmatched[[ROW, "respondent", "completed_at", *codes]].assign(
+    keys = ["respondent", "completed_at", "source_response_id", "queue_key"]
+    frame = unmatched[[ROW, *keys, *codes]].assign(
+        source_response_id=lambda f: f["source_response_id"].astype("object"),
         _texts=[
             json.dumps({k: v for k, v in row.items() if isinstance(v, str)}, sort_keys=True)
             for row in texts.to_dict("records")
         ]
         if len(texts.columns)
-        else None
+        else None,
     )
     cur.register("import_unmatched", frame)
-    cur.execute(
-        "INSERT INTO unmatched_responses (batch_id, row_number, respondent, instrument_id,"
-        " completed_at, answers, texts)"
-        " SELECT ?, w._row, w.respondent, ?, w.completed_at, coalesce(j.answers, '{}'),"
-        " CAST(w._texts AS JSON)"
-        " FROM import_unmatched w LEFT JOIN"
-        " (SELECT _row, json_group_object(item_code, value)::VARCHAR AS answers FROM (UNPIVOT"
-        "   (SELECT * EXCLUDE (_texts) FROM import_unmatched)"
-        "   ON COLUMNS(* EXCLUDE (_row, respondent, completed_at))"
-        "   INTO NAME item_code VALUE value) GROUP BY _row) j ON j._row = w._row"
-        " WHERE NOT EXISTS (SELECT 1 FROM unmatched_responses u WHERE u.instrument_id = ?"
-        " AND u.completed_at = w.completed_at AND u.respondent IS NOT DISTINCT FROM w.respondent)"
-        " ORDER BY w._row",
-        [batch_id, validation.instrument_id, validation.instrument_id],
-    )
-    inserted = _count(cur)
-    cur.unregister("import_unmatched")
+    try:
+        cur.execute(
+            "INSERT INTO unmatched_responses (batch_id, row_number, respondent, instrument_id,"  # noqa: S608 (constant text)
+            " completed_at, answers, texts, source_response_id, queue_key)"
+            " SELECT ?, k._row, k.respondent, ?, k.completed_at, coalesce(j.answers, '{}'),"
+            " CAST(k._texts AS JSON), CAST(k.source_response_id AS VARCHAR), k.queue_key"
+            " FROM import_unmatched k LEFT JOIN"
+            " (SELECT _row, json_group_object(item_code, value)::VARCHAR AS answers FROM (UNPIVOT"
+            "   (SELECT * EXCLUDE (_texts, respondent, completed_at, source_response_id,"
+            "     queue_key) FROM import_unmatched)"
+            "   ON COLUMNS(* EXCLUDE (_row))"
+            "   INTO NAME item_code VALUE value) GROUP BY _row) j ON j._row = k._row"
+            f" WHERE NOT {ALREADY_QUEUED}"
+            " ORDER BY k._row",
+            [batch_id, validation.instrument_id, validation.instrument_id],
+        )
+        inserted = _count(cur)
+    finally:
+        cur.unregister("import_unmatched")
     return inserted
 
 
@@ -113,9 +125,12 @@ def commit(
     report = progress or (lambda _fraction: None)
     rejected = len(validation.rejected)
     matched = validation.matched
-    with db.transaction() as cur:
+
+    def work(cur: duckdb.DuckDBPyConnection) -> Committed:
+        # Everything is decided again inside the transaction (a retry starts from scratch).
+        profile = profile_id
         if save_profile_as:
-            profile_id = profiles.save(
+            profile = profiles.save(
                 cur,
                 actor,
                 save_profile_as,
@@ -123,7 +138,7 @@ def commit(
                 source=parsed.source,
                 mapping=mapping,
             )
-        batch_id = _insert_batch(cur, actor, parsed, profile_id, validation.rows_total)
+        batch_id = _insert_batch(cur, actor, parsed, profile, validation.rows_total)
         report(0.1)
         stored = responses.write(
             cur,
@@ -133,20 +148,23 @@ def commit(
             answers=matched[validation.item_codes],
             texts=validation.matched_texts,
             batch_id=batch_id,
+            source=parsed.source,
         )
         accepted = len(stored)
         report(0.8)
         queued = _insert_unmatched(cur, batch_id, validation)
         late = len(validation.matched) - accepted + len(validation.unmatched) - queued
         duplicates = validation.duplicates + late
+        landed = matched.loc[stored.index]
+        seen = landed[landed["visible"].astype(bool)]
+        outside = accepted - len(seen)
         cur.execute(
             "UPDATE import_batches SET accepted = ?, rejected = ?, duplicates = ?, unmatched = ?"
             " WHERE id = ?",
             [accepted, rejected, duplicates, queued, batch_id],
         )
-        landed = matched.loc[stored.index]
         couples = sorted(
-            set(zip(landed["couple_id"].astype(int), landed["case_code"].astype(str), strict=True)),
+            set(zip(seen["couple_id"].astype(int), seen["case_code"].astype(str), strict=True)),
             key=lambda pair: pair[1],
         )
         audit.record(
@@ -162,16 +180,21 @@ def commit(
                 "rejected": rejected,
                 "duplicates": duplicates,
                 "unmatched": queued,
+                "outside_caseload": outside,
             },
         )
         report(0.95)
+        return Committed(
+            batch_id,
+            profile,
+            accepted,
+            rejected,
+            duplicates,
+            queued,
+            [(int(i), str(c)) for i, c in couples],
+            outside,
+        )
+
+    done = db.atomic(work)
     report(1.0)
-    return Committed(
-        batch_id,
-        profile_id,
-        accepted,
-        rejected,
-        duplicates,
-        queued,
-        [(int(i), str(c)) for i, c in couples],
-    )
+    return done

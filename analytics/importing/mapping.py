@@ -27,7 +27,11 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": 
 _NUMBERING = re.compile(
     r"^\s*(?:q(?:uestion)?\s*\d+[a-z]?\s*[.):\-–—]?|\d+[a-z]?\s*[.):\-–—])\s*", re.IGNORECASE
 )
-_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+# A whole number as survey tools write one: "5", "5.0", "5,00". Only zeros may follow the point:
+# "0.000…01" would round to 0.0 in floating point and be stored as "Never" on a safety item.
+_NUMBER = re.compile(r"^[+-]?\d{1,9}(?:[.,]0+)?$")
+# Any other decimal ("2.5"): a number, but not a step of any response format.
+_DECIMAL = re.compile(r"^[+-]?\d+[.,]\d+$")
 
 
 def normalise_text(text: str) -> str:
@@ -246,8 +250,9 @@ def _decode(raw: str, lookup: dict[str, float]) -> tuple[float, bool]:
     if not text:
         return math.nan, False
     if _NUMBER.match(text):
-        number = float(text.replace(",", "."))
+        return float(text.replace(",", ".")), False
+    if _DECIMAL.match(text):
         # Every format is whole steps ("5", "5.0" and "5,0" are all 5): 2.5 is not an answer.
-        return (number, False) if number.is_integer() else (math.nan, True)
+        return math.nan, True
     label = lookup.get(_normalise_label(text))
     return (math.nan, True) if label is None else (label, False)

@@ -4,8 +4,8 @@ read -> map -> check (`prepare`, writes nothing) -> store (`commit_import`, one 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,9 +13,12 @@ import pandas as pd
 
 from analytics.errors import CaseloadError
 from analytics.importing import commit, profiles
+from analytics.importing.context import MAX_MB_ENV, Limits, ReadContext
 from analytics.importing.mapping import Mapping, auto_map, mapping_problems, unmapped_items
 from analytics.importing.parsed import ROW, ParsedFile, RowIssue
 from analytics.importing.unmatched import (
+    DISCARD_REASONS,
+    MAX_NOTE,
     assign,
     assignable_partners,
     discard,
@@ -26,10 +29,14 @@ from analytics.importing.unmatched import (
 from analytics.importing.validate import Validation, validate
 from analytics.instruments import lookup
 from analytics.instruments.model import Instrument
+from analytics.practice import settings
 from analytics.practice.access import Actor
 from analytics.store.db import Database
 
 __all__ = [
+    "DISCARD_REASONS",
+    "MAX_MB_ENV",
+    "MAX_NOTE",
     "ImportPreview",
     "ImportResult",
     "assign",
@@ -43,24 +50,15 @@ __all__ = [
     "pending_choices",
     "prepare",
     "read",
+    "read_context",
     "review",
     "suggest_mapping",
 ]
 
-MAX_MB_ENV = "CASELOAD_MAX_UPLOAD_MB"
-DEFAULT_MAX_MB = 20.0
-
 
 def max_upload_bytes() -> int:
     """The largest file accepted: $CASELOAD_MAX_UPLOAD_MB megabytes (default 20)."""
-    text = os.environ.get(MAX_MB_ENV, "").strip()
-    try:
-        mb = float(text) if text else DEFAULT_MAX_MB
-    except ValueError:
-        mb = -1.0
-    if not mb > 0:
-        raise CaseloadError(f"{MAX_MB_ENV} must be a positive number of megabytes.")
-    return int(mb * 1024 * 1024)
+    return Limits.from_env().max_bytes
 
 
 @dataclass
@@ -78,7 +76,13 @@ class ImportPreview:
 
     @property
     def accepted(self) -> int:
+        """New responses, whichever couple they go to."""
         return 0 if self.validation is None else len(self.validation.matched)
+
+    @property
+    def outside_caseload(self) -> int:
+        """How many of the new responses go to couples outside the importer's caseload."""
+        return 0 if self.validation is None else self.validation.outside_caseload
 
     @property
     def unmatched(self) -> int:
@@ -103,13 +107,16 @@ class ImportPreview:
         return not self.problems and (self.accepted + self.unmatched + self.duplicates) > 0
 
     def accepted_table(self) -> pd.DataFrame:
-        """Accepted rows for display, with counts only (never an answer or a word of free
-        text): row, case, partner, completed, answered, free text."""
+        """Accepted rows of the importer's own caseload for display, with counts only (never
+        an answer or a word of free text): row, case, partner, completed, answered, free text.
+        Rows going to other couples are left out (`outside_caseload` counts them)."""
         if self.validation is None:
             return pd.DataFrame(
                 columns=["row", "case", "partner", "completed", "answered", "free text"]
             )
-        m = self.validation.matched
+        mine = self.validation.matched["visible"].astype(bool)
+        m = self.validation.matched[mine]
+        texts = self.validation.matched_texts[mine]
         return pd.DataFrame(
             {
                 "row": m[ROW],
@@ -117,9 +124,9 @@ class ImportPreview:
                 "partner": m["label"],
                 "completed": m["completed_at"],
                 "answered": m["answered"],
-                "free text": self.validation.matched_texts.notna().sum(axis=1).astype("int64"),
+                "free text": texts.notna().sum(axis=1).astype("int64"),
             }
-        )
+        ).reset_index(drop=True)
 
     def rejected_table(self) -> pd.DataFrame:
         """Row number and reason of every row that will not be imported."""
@@ -137,7 +144,10 @@ class ImportResult:
     duplicates: int
     unmatched: int
     profile_id: int | None
-    couples: list[tuple[int, str]] = field(default_factory=list)  # (couple id, case code)
+    # (couple id, case code) of the couples in the importer's caseload that got a response
+    couples: list[tuple[int, str]] = field(default_factory=list)
+    # How many new responses went to couples outside the importer's caseload (never whose)
+    outside_caseload: int = 0
 
 
 def suggest_mapping(
@@ -199,17 +209,42 @@ def review(
     )
 
 
-def read(file_name: str, data: bytes, *, max_bytes: int | None = None) -> ParsedFile:
-    """Detect the survey tool and read the export (size-checked first)."""
+def _limits(max_bytes: int | None) -> Limits:
+    """The practice's limits on work (from the environment), with the size limit given."""
+    limits = Limits.from_env()
+    return limits if max_bytes is None else dataclasses.replace(limits, max_bytes=max_bytes)
+
+
+def read_context(db: Database, *, max_bytes: int | None = None) -> ReadContext:
+    """What the readers may know beyond the file: limits, every client code on file (to find
+    the respondent column by its content; never shown) and the practice's time zone."""
+    codes = db.query_rows("SELECT DISTINCT upper(client_code) FROM partners")
+    return ReadContext(
+        limits=_limits(max_bytes),
+        known_codes=frozenset(str(c) for (c,) in codes),
+        time_zone=settings.time_zone(db),
+    )
+
+
+def read(db: Database, file_name: str, data: bytes, *, max_bytes: int | None = None) -> ParsedFile:
+    """Detect the survey tool and read the export (size-checked first), with times written
+    without a zone read in the practice's time zone."""
     from analytics.importing.readers import read_export
 
-    limit = max_upload_bytes() if max_bytes is None else max_bytes
+    context = read_context(db, max_bytes=max_bytes)
+    limit = context.limits.max_bytes
     if len(data) > limit:
         raise CaseloadError(
             f"The file is larger than {limit / 1024 / 1024:g} MB.",
             hint=f"Export a shorter period, or raise {MAX_MB_ENV}.",
         )
-    parsed: ParsedFile = read_export(file_name, data, max_bytes=limit)
+    parsed: ParsedFile = read_export(file_name, data, context=context)
+    zone = context.time_zone or "UTC"
+    if not any(zone in note for note in parsed.notes):  # the readers may have said it already
+        parsed.notes.append(
+            f"Times written without a time zone are read as {zone} time"
+            " (the practice's time zone, chosen on the Settings page)."
+        )
     return parsed
 
 
@@ -225,7 +260,7 @@ def prepare(
     max_bytes: int | None = None,
 ) -> ImportPreview:
     """Read, map and check an uploaded export. Writes nothing."""
-    parsed = read(file_name, data, max_bytes=max_bytes)
+    parsed = read(db, file_name, data, max_bytes=max_bytes)
     return review(db, actor, parsed, now=now, profile=profile, mapping=mapping)
 
 
@@ -259,4 +294,5 @@ def commit_import(
         done.unmatched,
         done.profile_id,
         done.couples,
+        done.outside_caseload,
     )

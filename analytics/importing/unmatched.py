@@ -1,7 +1,10 @@
-"""The unmatched queue: imported rows whose respondent matched no partner of the importer's
-caseload. The therapist files each one under a partner (same rules as an import) or discards it.
+"""The unmatched queue: imported rows whose respondent the practice does not know (a known
+partner's rows go to their own couple, whoever imports them). The therapist files each one under
+a partner (same rules as an import) or discards it, with a reason.
 
-A therapist sees the rows of the imports they ran; a supervisor sees every pending row.
+A therapist sees the rows of the imports they ran; a supervisor sees every pending row. Filing
+and discarding run through `Database.atomic`, so two sessions resolving the same row at once
+get a plain answer ("not waiting"), never a database error.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
 from analytics.errors import CaseloadError
@@ -20,6 +24,18 @@ from analytics.practice.access import Actor
 from analytics.store.db import Database
 
 NOT_QUEUED = "That response is not waiting in your unmatched queue."
+# Never says why: whether the row's email or code is another client's is not the filer's to know.
+NOT_THIS_PARTNER = "This response cannot be filed under that partner."
+# Why a queued row is discarded: a small fixed list (stored on the row and audited), plus an
+# optional note that is stored on the row only (it may say anything; it is never audited).
+DISCARD_REASONS = {
+    "test": "A test or practice response",
+    "not_a_client": "Not from a client of this practice",
+    "repeat": "A repeat of a response already filed",
+    "wrong_form": "Answered on the wrong form",
+    "other": "Another reason (see the note)",
+}
+MAX_NOTE = 500
 
 
 def list_pending(db: Database, actor: Actor) -> pd.DataFrame:
@@ -70,30 +86,35 @@ class _Queued:
     completed_at: dt.datetime
     answers: dict[str, float]
     texts: dict[str, str]
+    source: str  # the survey tool of the row's import
+    source_response_id: str | None  # the tool's own id of the row, part of the response's key
 
 
 def _pending(db: Database, actor: Actor, unmatched_id: int) -> _Queued:
     rows = db.query_rows(
-        "SELECT u.batch_id, u.instrument_id, u.completed_at, u.answers, u.texts"
+        "SELECT u.batch_id, u.instrument_id, u.completed_at, u.answers, u.texts, b.source,"
+        " u.source_response_id"
         " FROM unmatched_responses u JOIN import_batches b ON b.id = u.batch_id"
         " WHERE u.id = ? AND u.status = 'pending' AND (? OR b.imported_by = ?)",
         [unmatched_id, actor.sees_every_couple, actor.id],
     )
     if not rows:
         raise CaseloadError(NOT_QUEUED)
-    batch_id, instrument_id, completed_at, answers, texts = rows[0]
+    batch_id, instrument_id, completed_at, answers, texts, source, source_id = rows[0]
     return _Queued(
         int(batch_id),
         int(instrument_id),
         completed_at,
         {str(k): float(v) for k, v in json.loads(str(answers)).items()},
         {str(k): str(v) for k, v in json.loads(str(texts or "{}")).items()},
+        str(source),
+        None if source_id is None else str(source_id),
     )
 
 
 def _belongs_to_another(db: Database, unmatched_id: int, partner_id: int) -> bool:
     """Whether the row's email or client code is on file for a partner other than this one
-    (the row was unmatched only because that client is outside the importer's caseload)."""
+    (a client added since the row was queued, maybe in another therapist's caseload)."""
     found = db.query_value(
         "SELECT count(*) FROM unmatched_responses u,"
         " unnest(string_split(coalesce(u.respondent, ''), ' / ')) AS t(token)"
@@ -115,10 +136,7 @@ def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> in
     if couple is None:
         raise CaseloadError("That partner is not in your caseload.")
     if _belongs_to_another(db, unmatched_id, partner_id):
-        raise CaseloadError(
-            "The email address or client code of this response belongs to a different client;"
-            " it cannot be filed under this partner."
-        )
+        raise CaseloadError(NOT_THIS_PARTNER)
     instrument = lookup.by_id(db, queued.instrument_id)
     known = [i.code for i in instrument.answer_items if i.code in queued.answers]
     values = pd.DataFrame([queued.answers], columns=known, dtype="float64")
@@ -128,9 +146,14 @@ def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> in
     text_codes = [i.code for i in instrument.text_items if i.code in queued.texts]
     texts = pd.DataFrame([queued.texts], columns=text_codes, dtype="string")
     sheet = pd.DataFrame(
-        {"partner_id": [partner_id], "completed_at": [pd.Timestamp(queued.completed_at)]}
+        {
+            "partner_id": [partner_id],
+            "completed_at": [pd.Timestamp(queued.completed_at)],
+            "source_response_id": pd.Series([queued.source_response_id], dtype="str"),
+        }
     )
-    with db.transaction() as cur:
+
+    def work(cur: duckdb.DuckDBPyConnection) -> int:
         still = cur.execute(
             "SELECT 1 FROM unmatched_responses WHERE id = ? AND status = 'pending'", [unmatched_id]
         ).fetchone()
@@ -144,6 +167,7 @@ def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> in
             answers=values,
             texts=texts,
             batch_id=queued.batch_id,
+            source=queued.source,
         )
         if stored.empty:
             raise CaseloadError(
@@ -165,17 +189,29 @@ def assign(db: Database, actor: Actor, unmatched_id: int, partner_id: int) -> in
             couple_id=int(couple),
             detail={"response_id": response_id},
         )
-    return response_id
+        return response_id
+
+    return db.atomic(work)
 
 
-def discard(db: Database, actor: Actor, unmatched_id: int) -> None:
-    """Drop a pending row from the queue (kept, marked discarded, for the record)."""
+def discard(
+    db: Database, actor: Actor, unmatched_id: int, *, reason: str, note: str | None = None
+) -> None:
+    """Drop a pending row from the queue (kept, marked discarded, for the record) for one of
+    `DISCARD_REASONS`; the optional note stays on the row and is never audited."""
+    if reason not in DISCARD_REASONS:
+        raise CaseloadError("Choose why this response is discarded.")
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise CaseloadError(f"The note is at most {MAX_NOTE} characters.")
     _pending(db, actor, unmatched_id)
-    with db.transaction() as cur:
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
         changed = cur.execute(
             "UPDATE unmatched_responses SET status = 'discarded', resolved_by = ?,"
-            " resolved_at = current_timestamp WHERE id = ? AND status = 'pending'",
-            [actor.id, unmatched_id],
+            " resolved_at = current_timestamp, discard_reason = ?, discard_note = ?"
+            " WHERE id = ? AND status = 'pending'",
+            [actor.id, reason, note, unmatched_id],
         ).fetchone()
         if not changed or not changed[0]:
             raise CaseloadError(NOT_QUEUED)
@@ -185,4 +221,7 @@ def discard(db: Database, actor: Actor, unmatched_id: int) -> None:
             action="discard",
             entity="unmatched_response",
             entity_id=unmatched_id,
+            detail={"reason": reason},
         )
+
+    db.atomic(work)

@@ -2,7 +2,9 @@
 test factories all store answer sheets through `write`, so every stored response has its
 answers, its free text, its scale scores and its safety facts, written together.
 
-A response's identity is its natural key: partner + instrument + completion time to the second.
+A response's identity is its natural key: partner + instrument + completion time to the second,
+plus the survey tool and its own response id when the export carries one (so two distinct sheets
+of one partner less than a second apart never collapse, and ids of different tools never clash).
 The same answer sheet, whatever file (or overlapping export) it arrives in, gets the same key
 and is stored once.
 """
@@ -26,17 +28,42 @@ PARTNER, COMPLETED, SOURCE_ID, CREATED = (
 )
 
 
-def natural_key(partner_id: int, instrument_code: str, completed_at: dt.datetime) -> str:
-    """The key of one answer sheet."""
-    return f"{partner_id}:{instrument_code}:{completed_at:%Y-%m-%dT%H:%M:%S}"
+def natural_key(
+    partner_id: int,
+    instrument_code: str,
+    completed_at: dt.datetime,
+    response_id: str | None = None,
+    source: str | None = None,
+) -> str:
+    """The key of one answer sheet (`response_id`: the survey tool's own id, if any)."""
+    key = f"{partner_id}:{instrument_code}:{completed_at:%Y-%m-%dT%H:%M:%S}"
+    return key if response_id is None else f"{key}#{source or ''}:{response_id}"
+
+
+def source_ids(values: pd.Series | None, index: pd.Index) -> pd.Series:
+    """Survey-tool response ids as stripped text, NA when blank or absent."""
+    if values is None:
+        return pd.Series(pd.NA, index=index, dtype="str")
+    text = values.astype("str").str.strip()
+    return text.mask(text == "")
 
 
 def natural_keys(
-    partner_ids: pd.Series, instrument_code: str, completed_at: pd.Series
+    partner_ids: pd.Series,
+    instrument_code: str,
+    completed_at: pd.Series,
+    response_ids: pd.Series | None = None,
+    source: str | None = None,
 ) -> pd.Series:
-    """Vectorised `natural_key` for whole columns (naive UTC timestamps)."""
+    """Vectorised `natural_key` for whole columns (naive UTC timestamps; ids NA when none)."""
     stamps = pd.to_datetime(completed_at).dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return partner_ids.astype("int64").astype(str) + f":{instrument_code}:" + stamps
+    keys = partner_ids.astype("int64").astype(str) + f":{instrument_code}:" + stamps
+    if response_ids is None:
+        return keys
+    ids = source_ids(response_ids, keys.index)
+    if not bool(ids.notna().any()):
+        return keys
+    return keys.where(ids.isna(), keys + f"#{source or ''}:" + ids.fillna(""))
 
 
 def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:
@@ -52,6 +79,18 @@ def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> in
     if last - first + 1 != count:
         raise CaseloadError("The database handed out ids with gaps; nothing was stored.")
     return first
+
+
+def draw_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> np.ndarray:
+    """`count` fresh ids from a sequence, ascending. Not necessarily consecutive: transactions
+    drawing from one sequence at the same moment interleave (two imports at once)."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    drawn = cur.execute(
+        "SELECT list(nextval(?) ORDER BY r) FROM range(?) t(r)", [sequence, count]
+    ).fetchone()
+    assert drawn is not None
+    return np.sort(np.asarray(drawn[0], dtype=np.int64))
 
 
 def _stored_keys(cur: duckdb.DuckDBPyConnection, keys: pd.Series) -> pd.Series:
@@ -86,27 +125,34 @@ def write(
     answers: pd.DataFrame,
     texts: pd.DataFrame | None = None,
     batch_id: int | None = None,
+    source: str | None = None,
 ) -> pd.DataFrame:
     """Store answer sheets of one instrument version inside the caller's transaction.
 
+    Keys already stored are looked up here, inside the caller's transaction, so a caller that
+    retries its transaction after a conflict counts the sheets stored meanwhile as stored.
+
     Args:
         sheets: one row per sheet: partner_id, completed_at (naive UTC), and optionally
-            source_response_id and created_at (the demo fixes it to stay reproducible).
+            source_response_id (the survey tool's own id, part of the key) and created_at
+            (the demo fixes it to stay reproducible).
         answers: aligned with `sheets` by index; one numeric column per item code answered
             with a number (NaN when blank).
         texts: aligned likewise; one text column per free-text item code (NA when blank).
+        source: the survey tool the ids come from (`ParsedFile.source`), part of the key.
 
     Returns:
         The sheets actually stored (those not stored before, first of any repeats), in the
         given order, with their new `response_id` and `natural_key`.
     """
-    keys = natural_keys(sheets[PARTNER], instrument_code, sheets[COMPLETED])
+    ids = source_ids(sheets.get(SOURCE_ID), sheets.index)
+    keys = natural_keys(sheets[PARTNER], instrument_code, sheets[COMPLETED], ids, source)
     fresh = ~keys.duplicated() & ~_stored_keys(cur, keys)
     stored = sheets[fresh].assign(natural_key=keys[fresh])
     if stored.empty:
         return stored.assign(response_id=pd.Series(dtype="int64"))
-    first = reserve_ids(cur, "seq_responses", len(stored))
-    stored = stored.assign(response_id=np.arange(first, first + len(stored), dtype=np.int64))
+    new_ids = draw_ids(cur, "seq_responses", len(stored))
+    stored = stored.assign(response_id=new_ids)
 
     rows = pd.DataFrame(
         {
@@ -115,9 +161,7 @@ def write(
             "instrument_id": instrument_id,
             "completed_at": pd.to_datetime(stored[COMPLETED]).to_numpy(),
             "source_response_id": (
-                stored[SOURCE_ID].astype("object").where(stored[SOURCE_ID].notna(), None)
-                if SOURCE_ID in stored
-                else None
+                ids[fresh].astype("object").where(ids[fresh].notna(), None).to_numpy()
             ),
             "natural_key": stored["natural_key"].to_numpy(),
             "created_at": (

@@ -1,9 +1,15 @@
-"""Practice settings: the thresholds flags use, stored in the database (migration 002 holds the
-defaults) and changed only by a supervisor, each change audited."""
+"""Practice settings: the thresholds flags and imports use, stored in the database (migrations
+002 and 003 hold the defaults), and the practice's time zone; changed only by a supervisor, each
+change audited."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import zoneinfo
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -42,8 +48,19 @@ SETTINGS = (
         52,
         "check-ins",
     ),
+    Setting(
+        "start_grace_days",
+        "Grace before the start of therapy",
+        "An imported answer sheet dated more than this many days before its couple started "
+        "therapy is rejected (an intake questionnaire may come a little before the first session).",
+        0,
+        365,
+        "days",
+    ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
+TIME_ZONE = "time_zone"
+_ZONEINFO = "zoneinfo/"
 
 
 def current(db: Database) -> dict[str, int]:
@@ -103,4 +120,87 @@ def update(db: Database, actor: Actor, key: str, value: int) -> None:
             action="update",
             entity="setting",
             detail={"key": key, "from": None if old is None else int(old[0]), "to": int(value)},
+        )
+
+
+# --- the practice's time zone ------------------------------------------------------------------
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """Every IANA zone name known here, sorted (the choices on the Settings page)."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def _known_zone(name: str | None) -> str | None:
+    name = (name or "").strip().lstrip(":")
+    return name if name in time_zones() else None
+
+
+def server_time_zone() -> str:
+    """The zone this server runs in: $TZ when it names an IANA zone, else the zone
+    /etc/localtime links to, else UTC. (A zone, not the clock: reading it is allowed here.)"""
+    from_env = _known_zone(os.environ.get("TZ"))
+    if from_env:
+        return from_env
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        target = ""
+    if _ZONEINFO in target:
+        linked = _known_zone(target.rsplit(_ZONEINFO, 1)[1])
+        if linked:
+            return linked
+    return "UTC"
+
+
+@dataclass(frozen=True)
+class ZoneSetting:
+    """The practice's time zone, whether it is the default (the server's) and its last change."""
+
+    zone: str
+    is_default: bool
+    updated_by: str | None
+    updated_at: dt.datetime | None
+
+
+def time_zone_setting(db: Database) -> ZoneSetting:
+    """The practice's time zone: the one a supervisor chose, else the server's."""
+    rows = db.query_rows(
+        "SELECT s.value, t.name, s.updated_at FROM practice_text_settings s"
+        " LEFT JOIN therapists t ON t.id = s.updated_by WHERE s.key = ?",
+        [TIME_ZONE],
+    )
+    chosen = _known_zone(str(rows[0][0])) if rows else None
+    if chosen is None:  # never chosen, or a zone this install no longer knows
+        return ZoneSetting(server_time_zone(), True, None, None)
+    return ZoneSetting(chosen, False, rows[0][1], rows[0][2])
+
+
+def time_zone(db: Database) -> str:
+    """The IANA zone in which times written without one are read."""
+    return time_zone_setting(db).zone
+
+
+def update_time_zone(db: Database, actor: Actor, zone: str) -> None:
+    """Choose the practice's time zone; supervisors only, an IANA zone name."""
+    if not actor.is_supervisor:
+        raise CaseloadError("Only a supervisor can change practice settings.")
+    if _known_zone(zone) != zone:
+        raise CaseloadError("Choose a time zone from the list (for example Europe/Berlin).")
+    old = time_zone(db)
+    with db.transaction() as cur:
+        # now(), not current_timestamp: DuckDB binds the latter as a column name in DO UPDATE.
+        cur.execute(
+            "INSERT INTO practice_text_settings (key, value, updated_by) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+            " updated_by = excluded.updated_by, updated_at = CAST(now() AS TIMESTAMP)",
+            [TIME_ZONE, zone, actor.id],
+        )
+        audit.record(
+            cur,
+            actor_id=actor.id,
+            action="update",
+            entity="setting",
+            detail={"key": TIME_ZONE, "from": old, "to": zone},
         )

@@ -7,12 +7,13 @@ never a request to anywhere but our own server.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -25,8 +26,15 @@ LAPTOP = {"width": 1366, "height": 768}
 COUPLE_PAGE_BUDGET_S = 20.0
 
 
+class DemoServer(NamedTuple):
+    url: str
+    # Therapist name -> (case code, partner A's email) of one of their active couples that has
+    # no safety answer on file, read before the server takes the database's write lock.
+    quiet_couples: dict[str, tuple[str, str]]
+
+
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     from analytics.demo.build import build_demo
 
     folder = tmp_path_factory.mktemp("e2e-demo")
@@ -34,9 +42,19 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     instruments.mkdir()
     db = open_practice(folder / "demo.duckdb", instruments_folder=instruments)
     build_demo(db, as_of=dt.date.today())
+    quiet = {
+        str(name): (str(code), str(email))
+        for name, code, email in db.query_rows(
+            "SELECT t.name, max(c.case_code), arg_max(p.email, c.case_code) FROM couples c"
+            " JOIN therapists t ON t.id = c.therapist_id"
+            " JOIN partners p ON p.couple_id = c.id AND p.label = 'A'"
+            " WHERE c.status = 'active' AND c.id NOT IN"
+            " (SELECT couple_id FROM response_safety WHERE positive) GROUP BY t.name"
+        )
+    }
     db.close()
     proc, url = start_server(folder / "demo.duckdb", folder / "streamlit.log", instruments)
-    yield url
+    yield DemoServer(url, quiet)
     proc.terminate()
     proc.wait(timeout=20)
 
@@ -57,15 +75,15 @@ class Visit:
         own = (f"http://{host}", f"ws://{host}")
         return [u for u in self.urls if not u.startswith((*own, "data:", "blob:"))]
 
-    def sign_in(self, path: str = "") -> None:
+    def sign_in(self, path: str = "", *, as_who: str = "Morgan Demo") -> None:
         self.page.goto(f"{self.server}/{path}", wait_until="domcontentloaded")
         self.page.get_by_role("combobox", name="You are").click()
-        self.page.get_by_role("option", name=re.compile("Morgan Demo")).click()
+        self.page.get_by_role("option", name=re.compile(as_who)).click()
 
 
 @pytest.fixture
-def visit(browser: Any, demo_server: str) -> Iterator[Visit]:
-    v = Visit(browser, demo_server, LAPTOP)
+def visit(browser: Any, demo_server: DemoServer) -> Iterator[Visit]:
+    v = Visit(browser, demo_server.url, LAPTOP)
     yield v
     v.page.close()
 
@@ -170,4 +188,56 @@ def test_import_a_sample_export(visit: Visit, tmp_path: Path) -> None:
     # The unknown respondent in the sample waits in the queue instead of being dropped.
     page.get_by_text("File under this partner").wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "import-done.png"), full_page=True)
+    assert visit.outside() == []
+
+
+def _practice_wide_export(folder: Path, rows: list[tuple[str, dt.datetime, str]]) -> Path:
+    """A Google Forms export in the sample's layout with one row per (email, time, answer to
+    the self-harm question); every other answer copied from the sample's first row."""
+    sample = Path(__file__).parents[2] / "data" / "samples" / "google_forms.csv"
+    with sample.open(newline="", encoding="utf-8") as handle:
+        header, template = list(csv.reader(handle))[:2]
+    harm = next(i for i, title in enumerate(header) if "harming myself" in title)
+    out = folder / "practice-wide.csv"
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for email, when, answer in rows:
+            row = list(template)
+            row[0] = when.strftime("%Y/%m/%d %-I:%M:%S %p GMT+0")
+            row[1], row[harm] = email, answer
+            writer.writerow(row)
+    return out
+
+
+def test_practice_wide_import_files_another_therapists_client_on_their_couple(
+    visit: Visit, demo_server: DemoServer, tmp_path: Path
+) -> None:
+    mine = demo_server.quiet_couples["Avery Demo"]
+    theirs = demo_server.quiet_couples["Jordan Demo"]
+    yesterday = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
+    export = _practice_wide_export(
+        tmp_path, [(mine[1], yesterday, "Never"), (theirs[1], yesterday, "More than once")]
+    )
+    page = visit.page
+    visit.sign_in("import_responses", as_who="Avery Demo")
+    page.locator("input[type=file]").set_input_files(str(export))
+    page.get_by_text("Detected a Google Forms export.").wait_for(timeout=30_000)
+    # The preview names only the importer's own couple; the other row is a count, never whose.
+    page.get_by_text(re.compile(r"1 row.* outside your caseload")).first.wait_for(timeout=30_000)
+    assert page.get_by_text(theirs[0]).count() == 0
+    page.get_by_role("button", name=re.compile(r"Import \d+ responses")).click()
+    page.get_by_text(re.compile(r"Imported 2 new responses")).wait_for(timeout=30_000)
+    assert page.get_by_text(theirs[0]).count() == 0
+    page.screenshot(path=str(tmp_path / "practice-wide-import.png"), full_page=True)
+
+    # The other therapist finds their client's answers, safety first, on their couple.
+    visit.sign_in(f"couple?couple={theirs[0]}", as_who="Jordan Demo")
+    page.get_by_role("heading", name=theirs[0]).wait_for(timeout=30_000)
+    banner = page.get_by_test_id("stAlertContentError").first
+    banner.wait_for(timeout=30_000)
+    assert "Safety screen: 1 positive answer(s) not assessed yet." in banner.inner_text()
+    # The answer sits in the grid of positive answers (its accessible table is not "visible").
+    page.get_by_text("Thoughts of self-harm").first.wait_for(state="attached", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "their-couple.png"), full_page=True)
     assert visit.outside() == []
