@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from analytics.cli import server_link
 from analytics.errors import CaseloadError
 from analytics.practice import therapists
 from analytics.practice.access import Actor
@@ -41,7 +42,11 @@ def _secret(section: str, key: str) -> str | None:
 def _database(path: str, instruments_folder: str) -> Database:
     # One connection per server process; every unit of work takes its own cursor from it.
     # Opening migrates the schema and syncs the instrument files (built-in and the folder's).
-    return open_practice(path, instruments_folder=instruments_folder)
+    db = open_practice(path, instruments_folder=instruments_folder)
+    # DuckDB keeps every other process out of the file while we hold it: `info` and
+    # `couples list` from the command line are answered through this link instead.
+    server_link.serve(db)
+    return db
 
 
 def database() -> Database:

@@ -17,3 +17,8 @@ class CaseloadError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class DatabaseBusy(CaseloadError):
+    """The database file is held by another process (DuckDB lets one process open a file for
+    writing); the command line exits with its own code for it."""

@@ -1,4 +1,5 @@
-"""The command-line interface: subcommands, --json output and exit codes 0/1/2.
+"""The command-line interface: subcommands, --json output and exit codes 0/1/2 (3: see
+test_cli_lock.py).
 
 Every call passes a fixed `today` and `now`: the command line never reads the clock itself
 (only analytics/__main__.py does).
@@ -21,6 +22,7 @@ from analytics.cli.main import main
 from analytics.instruments import catalog
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
+from analytics.store.migrate import available
 from analytics.store.paths import ENV_VAR
 
 ROOT = Path(__file__).parents[1]
@@ -113,6 +115,9 @@ def test_help_lists_every_subcommand() -> None:
         "import",
     ):
         assert f"\n    {command}" in done.stdout, command
+    # The exit codes are documented where a person looks first.
+    words = " ".join(done.stdout.split())
+    assert "2 usage error; 3 the database file is held by another program" in words
 
 
 def test_make_help_lists_every_target() -> None:
@@ -246,6 +251,26 @@ def test_refused_input_exits_1_with_a_reason(
     assert out == ""
 
 
+@pytest.mark.parametrize(
+    ("argv", "not_a_database"),
+    [
+        (["couples", "show", "NOPE-1", "--json"], False),
+        (["caseload", "--therapist", "Nobody", "--json"], False),
+        (["therapists", "list", "--json"], True),  # refused while opening, before the handler
+    ],
+)
+def test_refused_input_with_json_prints_an_error_object(
+    capsys: pytest.CaptureFixture[str], db_path: Path, argv: list[str], not_a_database: bool
+) -> None:
+    if not_a_database:
+        db_path.write_bytes(b"this is not a database file" * 1000)
+    code, out, err = run(capsys, *argv, "--db", str(db_path))
+    refusal = as_json(out)
+    assert code == 1 and set(refusal) == {"error", "hint"}
+    assert isinstance(refusal["error"], str) and refusal["error"]
+    assert err.startswith(f"error: {refusal['error']}")
+
+
 def test_info_reports_path_version_and_counts(
     capsys: pytest.CaptureFixture[str], db_path: Path
 ) -> None:
@@ -253,7 +278,7 @@ def test_info_reports_path_version_and_counts(
     code, out, _ = run(capsys, "info", "--json", "--db", str(db_path))
     info = as_json(out)
     assert code == 0 and info["database"] == str(db_path.resolve())
-    assert info["schema_version"] == 2
+    assert info["schema_version"] == max(m.version for m in available())
     rows = info["rows"]
     assert rows["couples"] == 13 and rows["answers"] > 0
     assert rows["response_scores"] > rows["responses"] > 0  # every check-in has 13 scales
@@ -664,13 +689,15 @@ def test_couples_show_before_two_check_ins(
     assert code == 0 and "Too few check-ins" in out and "->" not in out
 
 
-def test_unknown_case_code_exits_1_with_nothing_on_stdout(
+def test_unknown_case_code_exits_1_with_the_reason(
     capsys: pytest.CaptureFixture[str], demo_path: Path
 ) -> None:
-    for extra in ([], ["--json"]):
-        code, out, err = run(capsys, "couples", "show", "D-999", *extra, *demo_args(demo_path))
-        assert (code, out) == (1, "")
-        assert err == "error: There is no couple with that case code in your caseload.\n"
+    reason = "There is no couple with that case code in your caseload."
+    code, out, err = run(capsys, "couples", "show", "D-999", *demo_args(demo_path))
+    assert (code, out, err) == (1, "", f"error: {reason}\n")
+    # With --json a script gets the reason as JSON on stdout too.
+    code, out, err = run(capsys, "couples", "show", "D-999", "--json", *demo_args(demo_path))
+    assert (code, as_json(out), err) == (1, {"error": reason, "hint": None}, f"error: {reason}\n")
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -680,7 +707,8 @@ def test_settings_list_json(capsys: pytest.CaptureFixture[str], db_path: Path) -
     code, out, _ = run(capsys, "settings", "list", "--json", "--db", str(db_path))
     assert code == 0
     listed = {s["key"]: s for s in as_json(out)}
-    assert set(listed) == {"overdue_days", "no_improvement_checkins"}
+    assert set(listed) == {"overdue_days", "no_improvement_checkins", "start_grace_days"}
+    assert (listed["start_grace_days"]["value"], listed["start_grace_days"]["unit"]) == (30, "days")
     assert (listed["overdue_days"]["value"], listed["overdue_days"]["unit"]) == (14, "days")
     assert listed["no_improvement_checkins"]["value"] == 6
     assert all(isinstance(s["low"], int) and isinstance(s["high"], int) for s in listed.values())

@@ -1,6 +1,13 @@
 """Command-line interface: `python -m analytics --help`.
 
-Exit codes: 0 success, 1 refused input (the reason is printed), 2 usage error (argparse).
+Exit codes:
+  0  success;
+  1  refused input: the reason is printed on standard error and, with --json, as a JSON object
+     {"error": ..., "hint": ...} on standard output;
+  2  usage error (argparse);
+  3  the database file is held by another program (DuckDB lets one process open it for
+     writing; while the dashboard runs, `info` and `couples list` are answered by the dashboard
+     itself, see server_link): the same message and JSON as exit 1.
 The command line acts for the whole practice: whoever holds the database file sees all of it.
 """
 
@@ -11,10 +18,28 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from analytics.cli import import_cmd, instruments_cmd, practice_cmd
-from analytics.errors import CaseloadError
+from analytics.cli import import_cmd, instruments_cmd, practice_cmd, server_link
+from analytics.cli.output import print_json
+from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
+from analytics.store.paths import resolve_path
+
+REFUSED, BUSY = 1, server_link.BUSY
+EXIT_CODES = (
+    "exit codes: 0 done; 1 refused (the reason on stderr, and with --json an object"
+    ' {"error": ..., "hint": ...} on stdout); 2 usage error; 3 the database file is held by'
+    " another program (same message and JSON). While the dashboard runs, `info` and"
+    " `couples list` are answered by the dashboard itself."
+)
+_BUSY_HINT = (
+    "Stop the dashboard or the other command and try again (`info` and `couples list` work"
+    " while the dashboard runs)."
+)
+_NO_LINK_HINT = (
+    "The program holding it did not answer read-only commands (a running dashboard does, on"
+    " Linux); stop it and try again."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     json_flag.add_argument("--json", action="store_true", help="print JSON")
 
     parser = argparse.ArgumentParser(
-        prog="python -m analytics", description="Caseload dashboard: data and admin commands."
+        prog="python -m analytics",
+        description="Caseload dashboard: data and admin commands.",
+        epilog=EXIT_CODES,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (practice_cmd, instruments_cmd, import_cmd):
@@ -40,19 +67,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse(code: int, message: str, hint: str | None, as_json: bool) -> int:
+    """Print a refusal (stderr; with --json also a JSON object on stdout) and return `code`."""
+    print(f"error: {message} {hint}" if hint else f"error: {message}", file=sys.stderr)
+    if as_json:
+        print_json({"error": message, "hint": hint})
+    return code
+
+
+def _ask_dashboard(args: argparse.Namespace, as_json: bool) -> int | None:
+    """For a read-only command, the dashboard's answer (printed) and exit code; None when the
+    command is not one it answers or no dashboard answered."""
+    names = {handler: name for name, handler in practice_cmd.READ_ONLY.items()}
+    command = names.get(args.handler)
+    if command is None:
+        return None
+    options = {"json": as_json}
+    answer = server_link.ask(
+        resolve_path(args.db), command, options, today=args.today, now=args.now
+    )
+    if answer is None:
+        return None
+    sys.stdout.write(answer.stdout)
+    if answer.error is not None:
+        return _refuse(answer.code, answer.error, answer.hint, as_json)
+    return answer.code
+
+
 def main(argv: Sequence[str] | None = None, *, today: dt.date, now: dt.datetime) -> int:
     """Run one command; returns the exit code. `today` (local date) and `now` (naive UTC) come
     from the caller: the process entry point reads the clock, tests fix it."""
     args = build_parser().parse_args(argv)
-    args.today, args.now = today, now
+    args.today, args.now, args.out = today, now, sys.stdout
+    as_json = bool(getattr(args, "json", False))
     db: Database | None = None
     try:
         if getattr(args, "needs_db", True):
-            db = open_practice(args.db, instruments_folder=args.instruments)
+            try:
+                db = open_practice(args.db, instruments_folder=args.instruments)
+            except DatabaseBusy as busy:
+                answered = _ask_dashboard(args, as_json)
+                if answered is not None:
+                    return answered
+                hint = _NO_LINK_HINT if args.handler in practice_cmd.READ_ONLY.values() else None
+                return _refuse(BUSY, busy.message, hint or _BUSY_HINT, as_json)
         return int(args.handler(args, db))
     except CaseloadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        code = BUSY if isinstance(exc, DatabaseBusy) else REFUSED
+        return _refuse(code, exc.message, exc.hint, as_json)
     finally:
         if db is not None:
             db.close()

@@ -5,24 +5,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
 
-def print_frame(frame: pd.DataFrame, as_json: bool) -> None:
-    """A table, or a JSON list of records."""
+def print_frame(frame: pd.DataFrame, as_json: bool, out: TextIO | None = None) -> None:
+    """A table, or a JSON list of records (to `out`, default standard output)."""
     if as_json:
-        print(frame.to_json(orient="records", date_format="iso"))
+        print(frame.to_json(orient="records", date_format="iso"), file=out)
     elif frame.empty:
-        print("(none)")
+        print("(none)", file=out)
     else:
-        print(frame.to_string(index=False))
+        print(frame.to_string(index=False), file=out)
 
 
-def print_json(value: Any) -> None:
+def print_json(value: Any, out: TextIO | None = None) -> None:
     """JSON with dates as ISO text and missing numbers as null."""
-    print(json.dumps(value, default=_plain, allow_nan=False))
+    print(json.dumps(value, default=_plain, allow_nan=False), file=out)
 
 
 def _plain(value: Any) -> Any:

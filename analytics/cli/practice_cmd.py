@@ -66,19 +66,21 @@ def _demo(args: argparse.Namespace, db: Database) -> int:
 
 
 def _info(args: argparse.Namespace, db: Database) -> int:
+    # Writes to `args.out`: the dashboard's link runs this handler too (see server_link).
     counts = {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in TABLES}  # noqa: S608 (fixed names)
     info: dict[str, Any] = {
         "database": str(db.path.resolve()),
         "schema_version": migrate.schema_version(db),
         "rows": counts,
     }
+    out = args.out
     if args.json:
-        print(json.dumps(info))
+        print(json.dumps(info), file=out)
     else:
-        print(f"database:       {info['database']}")
-        print(f"schema version: {info['schema_version']}")
+        print(f"database:       {info['database']}", file=out)
+        print(f"schema version: {info['schema_version']}", file=out)
         for table, n in counts.items():
-            print(f"  {table:<20} {n:>10,}")
+            print(f"  {table:<20} {n:>10,}", file=out)
     return 0
 
 
@@ -110,8 +112,14 @@ def _couples_add(args: argparse.Namespace, db: Database) -> int:
 
 
 def _couples_list(args: argparse.Namespace, db: Database) -> int:
-    print_frame(couples.list_couples(db, PRACTICE, include_closed=True), args.json)
+    # Writes to `args.out`: the dashboard's link runs this handler too (see server_link).
+    print_frame(couples.list_couples(db, PRACTICE, include_closed=True), args.json, args.out)
     return 0
+
+
+# Commands that only read and take no option but --json: the dashboard's link answers them
+# while it holds the database file (analytics/cli/server_link.py).
+READ_ONLY = {"info": _info, "couples list": _couples_list}
 
 
 def _partner(row: Row, label: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from analytics.errors import CaseloadError
+from analytics.errors import CaseloadError, DatabaseBusy
 
 Params = Sequence[Any] | dict[str, Any] | None
 T = TypeVar("T")
@@ -51,7 +51,8 @@ def translate_error(exc: duckdb.Error) -> CaseloadError:
             return CaseloadError("A value is not one of the allowed choices; nothing was changed.")
         return CaseloadError("The change breaks a rule of the database; nothing was changed.")
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
-        return CaseloadError(
+        # DuckDB's text names the other process and its program; neither is repeated here.
+        return DatabaseBusy(
             "The database file is in use by another program (only one may write at a time).",
             hint="Stop the other dashboard or command and try again.",
         )
@@ -72,6 +73,7 @@ class Database:
         self.read_only = read_only
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._on_close: list[Callable[[], None]] = []
 
     def _root(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
@@ -110,6 +112,10 @@ class Database:
     def atomic(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5) -> T:
         """Run `work(cursor)` in one transaction. When another writer conflicts with it, roll
         back and run it again from the start (it then sees what the other one stored)."""
+        # DuckDB reports a concurrent writer as a TransactionException (a write-write conflict,
+        # or a key another transaction stored first, found at COMMIT) or a ConstraintException.
+        # Only those are retried, so `work` must not turn them into other errors itself; a
+        # genuine duplicate is retried too and then reported as usual.
         for attempt in range(1, attempts + 1):
             cur = self._root().cursor()
             try:
@@ -154,8 +160,18 @@ class Database:
         with self.transaction() as cur:
             cur.execute(sql, params)
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when `close()` is called, before the connection goes (a service
+        that answers from this database stops first)."""
+        with self._lock:
+            self._on_close.append(callback)
+
     def close(self) -> None:
         """Close the root connection (and with it every cursor)."""
+        with self._lock:
+            callbacks, self._on_close = self._on_close, []
+        for callback in callbacks:
+            callback()
         with self._lock:
             if self._con is not None:
                 self._con.close()
