@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed
 DB     ?= data/caseload.duckdb
 PORT   ?= 8501
 
-.PHONY: run test test-fast e2e lint bench demo lock clean-env help
+.PHONY: run test test-fast e2e fuzz lint bench demo lock clean-env help
 
 help:
 	@echo "make run        - set up (if needed), build the demo database (if missing), serve on http://localhost:$(PORT)"
 	@echo "make test       - set up (if needed) and run the whole test suite"
 	@echo "make test-fast  - the test suite without the real-browser tests"
 	@echo "make e2e        - only the real-browser tests (Debian's /usr/bin/chromium)"
+	@echo "make fuzz       - run the hostile corpus (1,000+ malformed files) through the importer"
 	@echo "make lint       - ruff, mypy and the import-linter contracts (no UI in the core; layers)"
 	@echo "make bench      - print the benchmark table (demo, import and caseload speed)"
 	@echo "make demo       - rebuild the demo practice in $(DB) (replaces what is there)"
@@ -41,6 +42,9 @@ test-fast: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.hostile.runner
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
