@@ -123,6 +123,7 @@ WITH chosen AS (
                  count(*) FILTER (WHERE r.value IS NULL) AS blank
           FROM response_safety r
           WHERE r.couple_id IN (SELECT couple_id FROM chosen)
+            AND r.response_id IN (SELECT response_id FROM response_safety WHERE value IS NULL)
             AND r.response_id > coalesce((SELECT max(covers_response_id) FROM safety_reviews w
                                           WHERE w.couple_id = r.couple_id), 0)
           GROUP BY r.couple_id, r.response_id)
