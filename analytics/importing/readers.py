@@ -26,8 +26,6 @@ from analytics.importing.parsed import SOURCES, ParsedFile
 from analytics.importing.qualtrics import read_qualtrics
 from analytics.importing.redcap import read_redcap
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-
 READERS: dict[str, Callable[[pd.DataFrame], Extract]] = {
     "google_forms": read_google_forms,
     "microsoft_forms": read_microsoft_forms,

@@ -218,7 +218,9 @@ def _limits(max_bytes: int | None) -> Limits:
 def read_context(db: Database, *, max_bytes: int | None = None) -> ReadContext:
     """What the readers may know beyond the file: limits, every client code on file (to find
     the respondent column by its content; never shown) and the practice's time zone."""
-    codes = db.query_rows("SELECT DISTINCT upper(client_code) FROM partners")
+    codes = db.query_rows(
+        "SELECT DISTINCT upper(client_code) FROM partners WHERE client_code IS NOT NULL"
+    )
     return ReadContext(
         limits=_limits(max_bytes),
         known_codes=frozenset(str(c) for (c,) in codes),
