@@ -17,6 +17,7 @@ WRAPPED_ROW = 68
 HEADER = 38  # a grid's header row and borders
 SCALE_COLUMNS = ["scale", "a_baseline", "a_latest", "a_change", "a_category"]
 SCALE_COLUMNS += ["b_baseline", "b_latest", "b_change", "b_category", "gap"]
+IN_URL = "couple_in_url"  # the case code this page last wrote into the address bar
 
 
 def _with_noise(change: pd.Series, beyond: pd.Series) -> list[str]:
@@ -36,16 +37,28 @@ if listing.empty:
 ids = [int(i) for i in listing["id"]]
 codes = dict(zip(ids, listing["case_code"], strict=True))
 wanted = st.query_params.get("couple")
-if wanted:  # a shareable link names the case code, never a client's name
-    matches = [i for i, code in codes.items() if code == wanted.upper()]
-    if matches:
-        st.session_state["couple_id"] = matches[0]
+# A shareable link names the case code, never a client's name. The code this page last put in
+# the address bar is its own echo: the sidebar choice made since then wins over it.
+if wanted and wanted != st.session_state.get(IN_URL):
+    matches = [i for i, code in codes.items() if code.upper() == wanted.strip().upper()]
+    if not matches:
+        # Unknown, or a couple this person may not see: the same words either way (they reveal
+        # nothing), and no other couple is shown in its place.
+        st.title("👫 Couple")
+        st.error(
+            "No couple in your caseload has the case code in this link. It may be mistyped, or"
+            " the couple may be looked after by another therapist.",
+            icon="🔒",
+        )
+        st.page_link("pages/caseload.py", label="Open the caseload", icon="📋")
+        st.stop()
+    st.session_state["couple_id"] = matches[0]
 if st.session_state.get("couple_id") not in ids:
     st.session_state["couple_id"] = ids[0]
 couple_id = int(
     ui.sticky_selectbox("Couple", ids, "couple_id", sidebar=True, format_func=lambda i: codes[i])
 )
-st.query_params["couple"] = codes[couple_id]
+st.query_params["couple"] = st.session_state[IN_URL] = codes[couple_id]
 
 try:
     view = ui.load(couple_view.couple_overview, actor, couple_id, as_of=ui.today())

@@ -376,3 +376,51 @@ def test_instrument_wording_is_never_markdown(
     assert [t.value for t in caseload.text] == [f"Headline scale: {label}"]
     scales = frame(instruments, "missing_rule")
     assert scales[scales["instrument"] == "my_scale"]["scale"].tolist() == [label]
+
+
+# --- Links ----------------------------------------------------------------------------------
+
+
+def _open_link(actor: Actor, code: str) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_pages import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["actor_id"] = actor.id
+    at.run()
+    at.query_params["couple"] = code
+    at.switch_page("pages/couple.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_opens_its_couple_and_the_sidebar_choice_then_wins(
+    db: Database, therapist: Actor
+) -> None:
+    first = factories.couple(db, therapist, "L-001")
+    factories.couple(db, therapist, "L-002")
+    at = _open_link(therapist, "l-002")
+    assert [t.value for t in at.title][-1].endswith("L-002")
+    choice = next(s for s in at.sidebar.selectbox if s.label == "Couple")
+    at = rerun(choice.set_value(first))
+    assert [t.value for t in at.title][-1].endswith("L-001")
+    assert at.query_params["couple"] == "L-001"
+
+
+@pytest.mark.parametrize("code", ["L-999", "OTHER-1"])
+def test_a_link_to_an_unknown_or_forbidden_couple_shows_no_other_couple(
+    db: Database, therapist: Actor, code: str
+) -> None:
+    from analytics.practice.therapists import add_therapist
+
+    factories.couple(db, therapist, "L-001")
+    factories.couple(db, add_therapist(db, "Other Therapist"), "OTHER-1")
+    at = _open_link(therapist, code)
+    errors = [e.value for e in at.error]
+    assert errors == [
+        "No couple in your caseload has the case code in this link. It may be mistyped, or"
+        " the couple may be looked after by another therapist."
+    ]
+    assert "L-001" not in " ".join(t.value for t in at.title)
+    assert not at.get("plotly_chart") and not at.dataframe
