@@ -149,7 +149,9 @@ def test_safety_couple_page_puts_safety_first(visit: Visit, tmp_path: Path) -> N
     heading = page.get_by_role("heading", name="D-010")
     heading.wait_for(timeout=30_000)
     page.wait_for_function(
-        "document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length === 2",
+        # The progress chart (the page's first): one trace per partner.
+        "document.querySelector('.js-plotly-plot')"
+        "?.querySelectorAll('.scatterlayer .trace').length === 2",
         timeout=30_000,
     )
     page.get_by_text("Every scale, both partners").wait_for(timeout=30_000)
