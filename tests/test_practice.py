@@ -209,3 +209,162 @@ def test_parse_person() -> None:
     assert couples.parse_person("Ada") == PartnerInput("Ada")
     with pytest.raises(CaseloadError):
         couples.parse_person("Ada <ada@example.org")
+
+
+def _session_audit(db: Database, cid: int) -> list[tuple[str, str]]:
+    """(action, detail) of a couple's session audit entries, newest first."""
+    found = audit.entries(db, couple_id=cid)
+    found = found[found["entity"] == "session"]
+    return list(zip(found["action"], found["detail"], strict=True))
+
+
+def test_edit_session_audits_changed_fields_never_the_note(db: Database, therapist: Actor) -> None:
+    cid = factories.couple(db, therapist, "C-1")
+    sid = sessions.add_session(db, therapist, cid, dt.date(2026, 2, 2), "both", "Old", today=TODAY)
+    changed = sessions.update_session(
+        db,
+        therapist,
+        sid,
+        session_date=dt.date(2026, 2, 3),
+        attendance="both",
+        notes="  Secret grief talk ",
+        today=TODAY,
+    )
+    assert changed == ["session_date", "notes"]
+    listed = sessions.list_sessions(db, therapist, cid)
+    assert listed[["session_number", "attendance", "notes"]].values.tolist() == [
+        [1, "both", "Secret grief talk"]
+    ]
+    assert listed["session_date"].dt.date.tolist() == [dt.date(2026, 2, 3)]
+    entries = _session_audit(db, cid)
+    assert entries[0] == ("update", '{"fields": ["session_date", "notes"]}')
+    assert not any("Secret" in d or "Old" in d for _, d in entries)
+    # Nothing changed: nothing written, nothing audited.
+    same = sessions.update_session(
+        db,
+        therapist,
+        sid,
+        session_date=dt.date(2026, 2, 3),
+        attendance="both",
+        notes="Secret grief talk",
+        today=TODAY,
+    )
+    assert same == [] and len(_session_audit(db, cid)) == 2
+    # The same checks as a new session: not in the future, known attendance.
+    with pytest.raises(CaseloadError, match="future"):
+        sessions.update_session(
+            db,
+            therapist,
+            sid,
+            session_date=TODAY + dt.timedelta(days=1),
+            attendance="both",
+            notes="",
+            today=TODAY,
+        )
+    with pytest.raises(CaseloadError, match="Attendance"):
+        sessions.update_session(
+            db, therapist, sid, session_date=TODAY, attendance="all", notes="", today=TODAY
+        )
+    # An emptied note is stored as missing, as on a new session.
+    sessions.update_session(
+        db, therapist, sid, session_date=TODAY, attendance="A", notes="  ", today=TODAY
+    )
+    assert db.query_value("SELECT notes FROM sessions WHERE id = ?", [sid]) is None
+
+
+def test_delete_session_renumbers_later_ones_and_is_audited(db: Database, therapist: Actor) -> None:
+    cid = factories.couple(db, therapist, "C-1")
+    other = factories.couple(db, therapist, "C-2")
+    ids = [
+        sessions.add_session(db, therapist, cid, dt.date(2026, 2, d), "both", "n", today=TODAY)
+        for d in (2, 9, 16)
+    ]
+    kept = sessions.add_session(db, therapist, other, dt.date(2026, 2, 2), "A", today=TODAY)
+    sessions.delete_session(db, therapist, ids[0])
+    listed = sessions.list_sessions(db, therapist, cid)
+    assert listed["id"].tolist() == [ids[2], ids[1]]
+    assert listed["session_number"].tolist() == [2, 1]
+    # Another couple's numbering is untouched.
+    assert sessions.list_sessions(db, therapist, other)["id"].tolist() == [kept]
+    assert _session_audit(db, cid)[0] == ("delete", '{"session_number": 1}')
+    # The next session follows on without a gap.
+    sessions.add_session(db, therapist, cid, dt.date(2026, 2, 23), "both", today=TODAY)
+    assert sessions.list_sessions(db, therapist, cid)["session_number"].tolist() == [3, 2, 1]
+    with pytest.raises(CaseloadError, match="not in your caseload"):
+        sessions.delete_session(db, therapist, ids[0])  # already gone
+
+
+def test_second_session_on_the_same_day_needs_confirmation(db: Database, therapist: Actor) -> None:
+    cid = factories.couple(db, therapist, "C-1")
+    other = factories.couple(db, therapist, "C-2")
+    day = dt.date(2026, 2, 2)
+    first = sessions.add_session(db, therapist, cid, day, "both", today=TODAY)
+    with pytest.raises(sessions.SameDaySession, match="already has a session on 02 Feb 2026"):
+        sessions.add_session(db, therapist, cid, day, "A", today=TODAY)
+    assert len(sessions.list_sessions(db, therapist, cid)) == 1
+    # Another couple on that day is not a second session; a confirmed one is recorded.
+    sessions.add_session(db, therapist, other, day, "both", today=TODAY)
+    second = sessions.add_session(db, therapist, cid, day, "A", today=TODAY, allow_same_day=True)
+    # Moving a session onto a day that has one needs the same confirmation; keeping its own
+    # day (editing only the note) does not.
+    third = sessions.add_session(db, therapist, cid, dt.date(2026, 2, 9), "both", today=TODAY)
+    with pytest.raises(sessions.SameDaySession):
+        sessions.update_session(
+            db, therapist, third, session_date=day, attendance="both", notes="", today=TODAY
+        )
+    sessions.update_session(
+        db, therapist, first, session_date=day, attendance="both", notes="x", today=TODAY
+    )
+    sessions.update_session(
+        db,
+        therapist,
+        third,
+        session_date=day,
+        attendance="both",
+        notes="",
+        today=TODAY,
+        allow_same_day=True,
+    )
+    dates = sessions.list_sessions(db, therapist, cid)["session_date"].dt.date.tolist()
+    assert dates == [day, day, day] and second
+
+
+def test_therapist_cannot_change_another_therapists_sessions(
+    db: Database, supervisor: Actor
+) -> None:
+    one = add_therapist(db, "One")
+    two = add_therapist(db, "Two")
+    theirs = factories.couple(db, two, "C-2")
+    sid = sessions.add_session(db, two, theirs, dt.date(2026, 2, 2), "both", "n", today=TODAY)
+    with pytest.raises(CaseloadError, match="not in your caseload"):
+        sessions.update_session(
+            db, one, sid, session_date=TODAY, attendance="A", notes="", today=TODAY
+        )
+    with pytest.raises(CaseloadError, match="not in your caseload"):
+        sessions.delete_session(db, one, sid)
+    rows = db.query_rows("SELECT attendance, notes FROM sessions WHERE id = ?", [sid])
+    assert rows == [("both", "n")]
+    assert [a for a, _ in _session_audit(db, theirs)] == ["create"]
+    # A supervisor sees every couple and may correct it.
+    sessions.update_session(
+        db, supervisor, sid, session_date=TODAY, attendance="A", notes="n", today=TODAY
+    )
+    sessions.delete_session(db, supervisor, sid)
+    assert sessions.list_sessions(db, two, theirs).empty
+
+
+def test_pause_and_resume_are_audited_and_keep_the_couple_listed(
+    db: Database, therapist: Actor
+) -> None:
+    cid = factories.couple(db, therapist, "C-1")
+    couples.set_status(db, therapist, cid, "paused", today=TODAY)
+    paused = couples.get_couple(db, therapist, cid)
+    assert (paused.status, paused.closed_at) == ("paused", None)
+    # A paused case stays in the caseload (only closing takes a couple out of it).
+    assert couples.list_couples(db, therapist, include_closed=False)["status"].tolist() == [
+        "paused"
+    ]
+    couples.set_status(db, therapist, cid, "active", today=TODAY)
+    assert couples.get_couple(db, therapist, cid).status == "active"
+    actions = audit.entries(db, couple_id=cid)["action"].tolist()
+    assert actions == ["status:active", "status:paused", "create"]
