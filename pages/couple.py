@@ -3,6 +3,9 @@ their own words, sessions and case details."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +14,7 @@ from analytics.clinical.flags import KINDS
 from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
+from analytics.views import profile as profile_view
 
 # Streamlit wraps cell text only in rows taller than 64 px: three lines.
 WRAPPED_ROW = 68
@@ -135,7 +139,7 @@ status = {"active": "🟢 Active", "paused": "⏸️ Paused", "closed": "⚪ Clo
 st.text(
     f"{status} · therapist {couple.therapist} · since {couple.start_date:%d %b %Y}"
     + (
-        f" · repair after betrayal (hurt partner: {couple.hurt_partner})"
+        f" · repair after betrayal (hurt partner: {couple.hurt_partner or 'not set'})"
         if couple.repair_focus
         else ""
     )
@@ -230,6 +234,21 @@ else:
             },
         )
 
+# Barriers and trust: both partners per scale, the gap between them, most concerning first; then
+# how each partner's profile moved. The notes say what thin data cannot show yet (scale labels
+# come from instrument files: escaped).
+profile = ui.load(profile_view.couple_profile, actor, couple_id)
+st.subheader("Barriers and trust, both partners")
+for profile_note in profile.notes:
+    st.caption(ui.escape_markdown(profile_note))
+if profile.profile is not None and profile.heatmap is not None:
+    st.plotly_chart(
+        profile.profile, width="stretch", config={"displaylogo": False}, key="couple_profile"
+    )
+    st.plotly_chart(
+        profile.heatmap, width="stretch", config={"displaylogo": False}, key="couple_heatmap"
+    )
+
 if not view.texts.empty:
     st.subheader("In their own words")
     st.dataframe(
@@ -249,7 +268,8 @@ if not view.texts.empty:
 if not view.assessments.empty:
     with st.expander("Safety assessments recorded"):
         st.dataframe(
-            view.assessments,
+            # Recorded from the command line: no therapist to name.
+            view.assessments.assign(assessed_by=view.assessments["assessed_by"].fillna("not set")),
             hide_index=True,
             width="stretch",
             key="couple_assessments",
@@ -262,30 +282,94 @@ if not view.assessments.empty:
 
 tab_sessions, tab_details = st.tabs(["🗓️ Sessions", "✏️ Case details"])
 
+# A second session on one date is more often a double entry: the first save is refused, and the
+# form then asks for an explicit confirmation before saving it (for that date only).
+SAME_DAY = "_same_day_pending"  # {form key: (refused date, message)}
+ADD_GEN = "_session_form_gen"  # bumped after a save, so the add form starts empty again
+
+
+def _same_day_confirmed(form: str, when: dt.date) -> bool:
+    """Draw the same-day confirmation inside `form` if its last save was refused for that
+    reason; True when ticked for the date now chosen."""
+    pending = st.session_state.get(SAME_DAY, {}).get(form)
+    if pending is None:
+        return False
+    st.warning(ui.escape_markdown(pending[1]), icon="🗓️")
+    ticked = st.checkbox("Yes, record a second session on that day", key=f"{form}_same_day")
+    return bool(ticked) and pending[0] == when
+
+
+def _save_session(
+    form: str,
+    when: dt.date,
+    write: Callable[[bool], object],
+    *,
+    confirmed: bool,
+    done: str,
+    reset: str | None = None,
+) -> None:
+    """Run a session write; a same-day refusal turns into the confirmation on the next run.
+    On success the counter under `reset` (if any) moves on, so the form starts empty."""
+    pending: dict[str, tuple[dt.date, str]] = st.session_state.setdefault(SAME_DAY, {})
+    try:
+        write(confirmed)
+    except sessions.SameDaySession as exc:
+        pending[form] = (when, exc.message)
+        st.rerun()
+    except CaseloadError as exc:
+        ui.show_error(exc)
+        return
+    pending.pop(form, None)
+    if reset:
+        st.session_state[reset] = st.session_state.get(reset, 0) + 1
+    ui.changed()
+    ui.flash(done)
+
+
 with tab_sessions:
-    with st.form("add_session", clear_on_submit=True):
+    gen = st.session_state.get(ADD_GEN, 0)
+    add_form = f"add_session_{gen}"
+    with st.form(add_form):
         st.write("**Record a session**")
         c1, c2 = st.columns(2)
-        when = c1.date_input("Date", value=ui.today(), max_value=ui.today())
+        when = c1.date_input("Date", value=ui.today(), max_value=ui.today(), key=f"{add_form}_d")
         attendance = c2.selectbox(
-            "Who attended", list(sessions.ATTENDANCE), format_func=sessions.ATTENDANCE.__getitem__
+            "Who attended",
+            list(sessions.ATTENDANCE),
+            format_func=sessions.ATTENDANCE.__getitem__,
+            key=f"{add_form}_a",
         )
-        note = st.text_area("Short note (optional)", max_chars=sessions.NOTE_LIMIT)
+        note = st.text_area(
+            "Short note (optional)", max_chars=sessions.NOTE_LIMIT, key=f"{add_form}_n"
+        )
+        confirmed = _same_day_confirmed(add_form, when)
         if st.form_submit_button("Save session"):
-            with ui.guarded():
-                sessions.add_session(
-                    ui.database(), actor, couple_id, when, attendance, note, today=ui.today()
-                )
-                ui.changed()
-                ui.flash("Session saved.")
+            _save_session(
+                add_form,
+                when,
+                lambda same_day: sessions.add_session(
+                    ui.database(),
+                    actor,
+                    couple_id,
+                    when,
+                    attendance,
+                    note,
+                    today=ui.today(),
+                    allow_same_day=same_day,
+                ),
+                confirmed=confirmed,
+                done="Session saved.",
+                reset=ADD_GEN,
+            )
     if view.sessions.empty:
         st.caption("No sessions recorded yet.")
     else:
+        # Notes are free text: shown as data in the grid, never as Markdown.
         st.dataframe(
             view.sessions.assign(
                 attendance=view.sessions["attendance"].map(sessions.ATTENDANCE),
                 notes=view.sessions["notes"].fillna(""),
-            ),
+            )[["session_number", "session_date", "attendance", "notes"]],
             hide_index=True,
             width="stretch",
             key="couple_sessions",
@@ -296,6 +380,69 @@ with tab_sessions:
                 "notes": "Note",
             },
         )
+        with st.expander("Correct or delete a session"):
+            listed: dict[int, tuple[int, dt.date, str, str]] = {
+                int(i): (int(n), pd.Timestamp(d).date(), str(a), t if isinstance(t, str) else "")
+                for i, n, d, a, t in zip(
+                    view.sessions["id"],
+                    view.sessions["session_number"],
+                    view.sessions["session_date"],
+                    view.sessions["attendance"],
+                    view.sessions["notes"],
+                    strict=True,
+                )
+            }
+            # Labelled by number and date only: a note never becomes a label (labels are Markdown).
+            chosen: int = st.selectbox(
+                "Session",
+                list(listed),
+                format_func=lambda i: f"#{listed[i][0]} · {listed[i][1]:%d %b %Y}",
+                key="session_to_edit",
+            )
+            number, old_date, old_attendance, old_note = listed[chosen]
+            edit_form = f"edit_session_{chosen}"  # fresh fields for each session chosen
+            with st.form(edit_form):
+                c1, c2 = st.columns(2)
+                new_date = c1.date_input(
+                    "Date", value=old_date, max_value=ui.today(), key=f"{edit_form}_d"
+                )
+                new_attendance = c2.selectbox(
+                    "Who attended",
+                    list(sessions.ATTENDANCE),
+                    index=list(sessions.ATTENDANCE).index(old_attendance),
+                    format_func=sessions.ATTENDANCE.__getitem__,
+                    key=f"{edit_form}_a",
+                )
+                new_note = st.text_area(
+                    "Short note (optional)",
+                    value=old_note,
+                    max_chars=sessions.NOTE_LIMIT,
+                    key=f"{edit_form}_n",
+                )
+                confirmed = _same_day_confirmed(edit_form, new_date)
+                if st.form_submit_button("Save correction"):
+                    _save_session(
+                        edit_form,
+                        new_date,
+                        lambda same_day: sessions.update_session(
+                            ui.database(),
+                            actor,
+                            chosen,
+                            session_date=new_date,
+                            attendance=new_attendance,
+                            notes=new_note,
+                            today=ui.today(),
+                            allow_same_day=same_day,
+                        ),
+                        confirmed=confirmed,
+                        done=f"Session {number} corrected.",
+                    )
+            sure = st.checkbox("Yes, delete this session", key=f"delete_session_{chosen}")
+            if st.button("Delete session", icon="🗑️", disabled=not sure):
+                with ui.guarded():
+                    sessions.delete_session(ui.database(), actor, chosen)
+                    ui.changed()
+                    ui.flash(f"Session {number} deleted; later sessions were renumbered.")
 
 with tab_details:
     with st.form("edit_couple"):
@@ -330,16 +477,26 @@ with tab_details:
                 ui.changed()
                 ui.flash("Case details saved.")
 
+    def _set_status(status: str, done: str) -> None:
+        with ui.guarded():
+            couples.set_status(ui.database(), actor, couple_id, status, today=ui.today())
+            ui.changed()
+            ui.flash(done)
+
+    st.write("**Case status**")
     if couple.status == "closed":
+        closed_on = f" on {couple.closed_at:%d %b %Y}" if couple.closed_at else ""
+        st.text(f"Closed{closed_on}. Every record is kept.")
         if st.button("Reopen this case", icon="↩️"):
-            with ui.guarded():
-                couples.set_status(ui.database(), actor, couple_id, "active", today=ui.today())
-                ui.changed()
-                ui.flash("Case reopened.")
+            _set_status("active", "Case reopened.")
     else:
+        if couple.status == "paused":
+            st.text("Paused: the couple stays in the caseload, marked as paused.")
+            if st.button("Resume this case", icon="▶️"):
+                _set_status("active", "Case resumed.")
+        elif st.button("Pause this case", icon="⏸️"):
+            _set_status("paused", "Case paused. Resume it when the work starts again.")
         st.caption("Closing keeps every record; the couple only leaves the active caseload.")
-        if st.button("Close this case", icon="📁"):
-            with ui.guarded():
-                couples.set_status(ui.database(), actor, couple_id, "closed", today=ui.today())
-                ui.changed()
-                ui.flash("Case closed. It stays in the records and can be reopened.")
+        sure_close = st.checkbox("Yes, close this case", key="confirm_close")
+        if st.button("Close this case", icon="📁", disabled=not sure_close):
+            _set_status("closed", "Case closed. It stays in the records and can be reopened.")

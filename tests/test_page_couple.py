@@ -49,9 +49,11 @@ def _numbers(values: object) -> list[float]:
 
 
 def _chart(at: Any) -> dict[str, Any]:
-    charts = at.get("plotly_chart")
-    assert len(charts) == 1
-    spec: dict[str, Any] = json.loads(charts[0].proto.spec)
+    """The progress chart (titled "… over time"); the profile and heatmap have other titles."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    found = [s for s in specs if s["layout"]["title"]["text"].endswith(" over time")]
+    assert len(found) == 1
+    spec: dict[str, Any] = found[0]
     return spec
 
 
@@ -314,12 +316,15 @@ def test_record_session_and_close_case(db: Database, calm: int, therapist: Actor
         [1, "Both partners", "Talked about weekly rituals."]
     ]
     next(s for s in at.selectbox if s.label == "Who attended").select("neither")
+    # Another day: a second session on the same day needs a confirmation (test_page_couple_records).
+    at.date_input(key="add_session_1_d").set_value(TODAY.date() - dt.timedelta(days=1))
     rerun(_button(at, "Save session").click())  # no note this time
     assert frame(at, "session_number")[["attendance", "notes"]].values.tolist() == [
         ["Neither (missed)", ""],
         ["Both partners", "Talked about weekly rituals."],
     ]
     assert_no_none(at)
+    rerun(at.checkbox(key="confirm_close").check())
     rerun(_button(at, "Close this case").click())
     assert couples.get_couple(db, therapist, calm).status == "closed"
     assert any(b.label == "Reopen this case" for b in at.button)
