@@ -14,7 +14,9 @@ from analytics.clinical.flags import KINDS
 from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
+from analytics.views import digest as digest_view
 from analytics.views import profile as profile_view
+from analytics.views import trends as trends_view
 
 # Streamlit wraps cell text only in rows taller than 64 px: three lines.
 WRAPPED_ROW = 68
@@ -146,6 +148,15 @@ st.text(
 )
 st.text(f"Partner A: {a.name}    Partner B: {b.name}")
 
+# What changed since the last session, in a few lines of our own words with numbers. Plain text
+# (scale labels come from instrument files), never Markdown; safety is only pointed to (it is
+# above the title), and free-text answers are counted, never quoted.
+digest = ui.load(digest_view.couple_digest, actor, couple_id, as_of=ui.today())
+with st.container(border=True, key="couple_digest"):
+    st.caption("What changed since the last session")
+    for digest_line in digest.lines:
+        st.text(digest_line)
+
 if not view.flags.empty:
     st.subheader("Needs attention")
     st.dataframe(
@@ -161,7 +172,7 @@ if not view.flags.empty:
         },
     )
 
-if view.chart is None:
+if not view.chart_scales:
     st.info("No check-ins yet. Import this couple's responses on the **Import** page.", icon="📥")
 else:
     st.dataframe(
@@ -184,7 +195,28 @@ else:
             "band": "Range",
         },
     )
-    st.plotly_chart(view.chart, width="stretch", config={"displaylogo": False})
+    # Progress on one scale at a time, the headline first. Labels come from instrument files:
+    # selectbox options are shown as plain text.
+    scale_codes = list(view.chart_scales)
+    chosen_scale = st.selectbox(
+        "Scale shown over time",
+        scale_codes,
+        index=scale_codes.index(view.headline_code) if view.headline_code in scale_codes else 0,
+        format_func=view.chart_scales.__getitem__,
+        key=f"progress_scale_{couple_id}",
+    )
+    progress_chart = ui.load(
+        couple_view.progress_chart, actor, couple_id, view.chart_instrument, chosen_scale
+    )
+    if progress_chart.figure is not None:
+        st.plotly_chart(
+            progress_chart.figure,
+            width="stretch",
+            config={"displaylogo": False},
+            key="couple_progress_chart",
+        )
+    for progress_note in progress_chart.notes:
+        st.caption(ui.escape_markdown(progress_note))
 
     st.subheader("Every scale, both partners")
     # Partner B stays in view on a 1366-px screen: narrow columns whose text wraps (rows over
@@ -248,6 +280,49 @@ if profile.profile is not None and profile.heatmap is not None:
     st.plotly_chart(
         profile.heatmap, width="stretch", config={"displaylogo": False}, key="couple_heatmap"
     )
+
+# More detail, drawn only when asked for (the page's server work stays small): every scale over
+# time as small multiples, or one scale's statements answer by answer in the instrument's own
+# response labels. Notes name what thin data cannot show yet (labels from instrument files:
+# escaped); scale options are shown as plain text.
+if profile.profile is not None:
+    detail = st.segmented_control(
+        "More detail",
+        ["Every scale over time", "Item answers for one scale"],
+        key="couple_more_detail",
+    )
+    if detail == "Every scale over time":
+        trends = ui.load(trends_view.scale_trends, actor, couple_id)
+        for trends_note in trends.notes:
+            st.caption(ui.escape_markdown(trends_note))
+        if trends.figure is not None:
+            st.plotly_chart(
+                trends.figure, width="stretch", config={"displaylogo": False}, key="couple_trends"
+            )
+    elif detail == "Item answers for one scale":
+        # One load per run: the scale asked for (None at first: the most concerning one).
+        scale_key = f"couple_item_scale_{couple_id}"
+        item_detail = ui.load(
+            trends_view.item_trends, actor, couple_id, st.session_state.get(scale_key)
+        )
+        if item_detail.scales:
+            if st.session_state.get(scale_key) not in item_detail.scales:
+                st.session_state[scale_key] = item_detail.scale_code
+            st.selectbox(
+                "Scale",
+                list(item_detail.scales),
+                format_func=item_detail.scales.__getitem__,
+                key=scale_key,
+            )
+        for item_note in item_detail.notes:
+            st.caption(ui.escape_markdown(item_note))
+        if item_detail.figure is not None:
+            st.plotly_chart(
+                item_detail.figure,
+                width="stretch",
+                config={"displaylogo": False},
+                key="couple_item_answers",
+            )
 
 if not view.texts.empty:
     st.subheader("In their own words")

@@ -6,20 +6,22 @@ clinical SQL; this module only arranges it."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics.charts.progress import score_chart
-from analytics.clinical import change, flags, gaps, scores
+from analytics.charts.progress import TimeMark, score_chart, wrapped
+from analytics.charts.text import plain
+from analytics.clinical import change, flags, gaps
 from analytics.clinical.change import CATEGORIES, CUTOFF_METHODS, RC_METHODS, category_label
 from analytics.clinical.flags import flag_label
+from analytics.clinical.scope import scope
 from analytics.practice import access, safety
 from analytics.practice.access import Actor
 from analytics.practice.couples import Couple, get_couple
-from analytics.practice.sessions import list_sessions
+from analytics.practice.sessions import ATTENDANCE, list_sessions
 from analytics.store.db import Database
 
 
@@ -36,8 +38,12 @@ class CoupleOverview:
     methods: pd.DataFrame  # per scale: how reliable change and the cutoff were worked out
     texts: pd.DataFrame  # free-text answers with their dates, newest first
     sessions: pd.DataFrame
-    chart: go.Figure | None  # headline scores over time; None before the first check-in
-    headline: str
+    headline: str  # the headline scale's label ("" before the first check-in)
+    # The progress chart's instrument (that of the latest check-in; "" before the first) and its
+    # scored scales, code -> label in questionnaire order; the chart opens on the headline scale.
+    chart_instrument: str = ""
+    chart_scales: dict[str, str] = field(default_factory=dict)
+    headline_code: str = ""
 
     @property
     def unacknowledged_safety(self) -> pd.DataFrame:
@@ -164,22 +170,8 @@ def couple_overview(
     couple = get_couple(db, actor, couple_id)
     raised = flags.couple_flags(db, actor, as_of=as_of, couple_ids=[couple_id])
     changes = change.partner_change(db, actor, [couple_id])
-    headline_scores = scores.headline_scores(db, actor, couple_id)
-    chart = None
-    headline = ""
-    latest = None
-    if not headline_scores.empty:
-        latest = headline_scores.sort_values("completed_at").iloc[-1]
-        shown = headline_scores[headline_scores["instrument_code"] == latest["instrument_code"]]
-        headline = str(latest["scale_label"])
-        names = {p.label: f"{p.name} ({p.label})" for p in couple.partners}
-        chart = score_chart(
-            shown,
-            names,
-            scale_label=headline,
-            score_range=(float(latest["score_min"]), float(latest["score_max"])),
-            title=f"{headline} over time",
-        )
+    latest, chart_instrument, chart_scales = _chart_scales(db, changes)
+    headline = "" if latest is None else str(latest["scale_label"])
     progress = pd.DataFrame(
         [
             {
@@ -212,9 +204,153 @@ def couple_overview(
         methods=_methods(changes) if len(changes) else pd.DataFrame(),
         texts=_texts(db, actor, couple_id),
         sessions=list_sessions(db, actor, couple_id),
-        chart=chart,
         headline=headline,
+        chart_instrument=chart_instrument,
+        chart_scales=chart_scales,
+        headline_code="" if latest is None else str(latest["scale_code"]),
     )
+
+
+def _chart_scales(
+    db: Database, changes: pd.DataFrame
+) -> tuple[pd.Series | None, str, dict[str, str]]:
+    """The headline row of the instrument of the couple's latest check-in (None before the
+    first), that instrument's code, and its scored scales (code -> label, questionnaire order)."""
+    if changes.empty:
+        return None, "", {}
+    newest = changes.sort_values("latest_at").iloc[-1]
+    code = str(newest["instrument_code"])
+    mine = changes[changes["instrument_code"] == code].sort_values(["position", "partner"])
+    scales = dict(zip(mine["scale_code"].astype(str), mine["scale_label"].astype(str), strict=True))
+    # The headline of the newest version answered (criteria come from it too).
+    headline = db.query_value(
+        "SELECT headline FROM instruments WHERE id = ?", [int(mine["instrument_id"].max())]
+    )
+    picked = mine[mine["scale_code"] == headline]
+    if picked.empty:  # a headline nobody has a score on yet: the first scored scale stands in
+        picked = mine
+    return picked.iloc[0], code, scales
+
+
+@dataclass(frozen=True)
+class ProgressChart:
+    figure: go.Figure | None  # None when nobody has a score on the scale
+    # What the chart cannot show yet, in our own words (scale labels come from instrument
+    # files: show these as plain text).
+    notes: list[str] = field(default_factory=list)
+
+
+def _session_marks(sessions: pd.DataFrame) -> list[TimeMark]:
+    """A dotted line per session; the hover names it and shows its note (free text, escaped)."""
+    marks = []
+    for number, when, attendance, notes in zip(
+        sessions["session_number"],
+        sessions["session_date"],
+        sessions["attendance"],
+        sessions["notes"],
+        strict=True,
+    ):
+        day = pd.Timestamp(when)
+        hover = f"Session {int(number)} ({day:%d %b %Y}), {ATTENDANCE.get(str(attendance), '')}"
+        if isinstance(notes, str) and notes.strip():
+            hover += "<br>Note: " + wrapped(notes)
+        marks.append(TimeMark("session", day, hover))
+    return marks
+
+
+def _safety_marks(answers: pd.DataFrame, unanswered: pd.DataFrame) -> list[TimeMark]:
+    """A red line per check-in with a positive safety answer or safety questions left blank
+    (a blank is never read as "no"); the hover says which (item names come from files)."""
+    found: dict[tuple[pd.Timestamp, str], list[str]] = {}
+    for when, partner, item, answer in zip(
+        answers["completed_at"],
+        answers["partner"],
+        answers["item_name"],
+        answers["answer"],
+        strict=True,
+    ):
+        found.setdefault((pd.Timestamp(when), str(partner)), []).append(
+            f"safety answer: “{plain(answer)}” to “{plain(item)}”"
+        )
+    for when, partner, n, total in zip(
+        unanswered["completed_at"],
+        unanswered["partner"],
+        unanswered["n_unanswered"],
+        unanswered["n_items"],
+        strict=True,
+    ):
+        found.setdefault((pd.Timestamp(when), str(partner)), []).append(
+            f"safety questions left blank: {int(n)} of {int(total)}"
+        )
+    return [
+        TimeMark("safety", when, f"Partner {partner}, {when:%d %b %Y}<br>" + "<br>".join(lines))
+        for (when, partner), lines in sorted(found.items())
+    ]
+
+
+def progress_chart(
+    db: Database, actor: Actor, couple_id: int, instrument_code: str, scale_code: str
+) -> ProgressChart:
+    """Both partners on one scale over time, with the distressed range, reliable changes,
+    sessions and safety answers, and what thin data cannot show yet. Refuses couples outside
+    the actor's caseload."""
+    couple = get_couple(db, actor, couple_id)
+    scored = db.query_df(
+        "SELECT partner, completed_at, score, band, band_meaning FROM scale_scores(?, ?, ?)"
+        " WHERE instrument_code = ? AND scale_code = ? ORDER BY partner, completed_at",
+        [*scope(actor, [couple_id]), instrument_code, scale_code],
+    )
+    # Per partner: the change since the first check-in and the scale's criteria (newest version
+    # answered), from the one clinical definition.
+    facts = db.query_df(
+        "SELECT partner, n_scores, baseline, latest, latest_at, category, scale_label,"
+        " direction, score_min, score_max, cutoff_used"
+        " FROM scale_change(?, ?, ?, scales := ?) WHERE instrument_code = ? ORDER BY partner",
+        [*scope(actor, [couple_id]), [scale_code], instrument_code],
+    )
+    if scored.empty or facts.empty:
+        return ProgressChart(None, ["No check-in has a score on this scale yet."])
+    first = facts.iloc[0]
+    label = str(first["scale_label"])
+    cutoff = None if pd.isna(first["cutoff_used"]) else float(first["cutoff_used"])
+    names = {p.label: f"{p.name} ({p.label})" for p in couple.partners}
+    notes = []
+    answered = set(scored["partner"])
+    for partner in ("A", "B"):
+        if partner not in answered:
+            other = "B" if partner == "A" else "A"
+            notes.append(
+                f"Partner {partner} has no check-ins on this scale yet: only partner {other}"
+                " is shown."
+            )
+    if int(facts["n_scores"].max()) < 2:
+        notes.append(
+            "One check-in so far: change since the first check-in, and whether it is beyond"
+            " measurement noise, needs a second check-in."
+        )
+    if cutoff is None:
+        notes.append(
+            "This scale has no published cutoff (nor the norms to work one out): no distressed"
+            " range is shaded."
+        )
+    figure = score_chart(
+        scored,
+        names,
+        scale_label=label,
+        score_range=(float(first["score_min"]), float(first["score_max"])),
+        title=f"{label} over time",
+        direction=str(first["direction"]),
+        cutoff=cutoff,
+        changes=facts,
+        marks=[
+            *_session_marks(list_sessions(db, actor, couple_id)),
+            *_safety_marks(
+                flags.safety_answers(db, actor, couple_id),
+                flags.safety_unanswered(db, actor, couple_id),
+            ),
+        ],
+    )
+    return ProgressChart(figure, notes)
 
 
 def _headline_row(changes: pd.DataFrame, latest: pd.Series | None, label: str) -> pd.Series | None:

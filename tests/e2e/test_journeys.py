@@ -149,9 +149,9 @@ def test_safety_couple_page_puts_safety_first(visit: Visit, tmp_path: Path) -> N
     heading = page.get_by_role("heading", name="D-010")
     heading.wait_for(timeout=30_000)
     page.wait_for_function(
-        # The progress chart (the page's first): one trace per partner.
+        # The progress chart (the page's first): a trace per partner, and its time marks.
         "document.querySelector('.js-plotly-plot')"
-        "?.querySelectorAll('.scatterlayer .trace').length === 2",
+        "?.querySelectorAll('.scatterlayer .trace').length >= 2",
         timeout=30_000,
     )
     page.get_by_text("Every scale, both partners").wait_for(timeout=30_000)
@@ -242,4 +242,31 @@ def test_practice_wide_import_files_another_therapists_client_on_their_couple(
     # The answer sits in the grid of positive answers (its accessible table is not "visible").
     page.get_by_text("Thoughts of self-harm").first.wait_for(state="attached", timeout=30_000)
     page.screenshot(path=str(tmp_path / "their-couple.png"), full_page=True)
+    assert visit.outside() == []
+
+
+def test_from_the_caseload_to_a_couple_and_its_item_answers(visit: Visit, tmp_path: Path) -> None:
+    page = visit.page
+    visit.sign_in()
+    page.get_by_text("Couples shown").wait_for(timeout=30_000)
+    page.get_by_role("combobox", name="Open a couple").click()
+    page.keyboard.type("D-005")
+    page.get_by_role("option", name="D-005").click()
+    page.get_by_role("button", name="Open couple", exact=True).click()
+    page.get_by_role("heading", name="D-005").wait_for(timeout=30_000)
+    # The couple is in the address, by case code only: a reload opens the same couple.
+    page.wait_for_url(re.compile(r"couple=D-005"), timeout=30_000)
+    page.get_by_text("What changed since the last session").wait_for(timeout=30_000)
+    page.get_by_text("Barriers and trust, both partners").wait_for(timeout=30_000)
+    page.get_by_text("Item answers for one scale", exact=True).click()
+    page.wait_for_function(
+        "[...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        ".some(t => t.textContent.includes('each statement'))",
+        timeout=30_000,
+    )
+    page.screenshot(path=str(tmp_path / "item-answers.png"), full_page=True)
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_role("combobox", name="You are").click()
+    page.get_by_role("option", name=re.compile("Morgan Demo")).click()
+    page.get_by_role("heading", name="D-005").wait_for(timeout=30_000)
     assert visit.outside() == []
