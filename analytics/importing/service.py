@@ -234,12 +234,7 @@ def read(db: Database, file_name: str, data: bytes, *, max_bytes: int | None = N
     from analytics.importing.readers import read_export
 
     context = read_context(db, max_bytes=max_bytes)
-    limit = context.limits.max_bytes
-    if len(data) > limit:
-        raise CaseloadError(
-            f"The file is larger than {limit / 1024 / 1024:g} MB.",
-            hint=f"Export a shorter period, or raise {MAX_MB_ENV}.",
-        )
+    # read_export checks the size (and every other limit) before it expands anything.
     parsed: ParsedFile = read_export(file_name, data, context=context)
     zone = context.time_zone or "UTC"
     if not any(zone in note for note in parsed.notes):  # the readers may have said it already

@@ -28,7 +28,7 @@ class CoupleProfile:
     notes: list[str] = field(default_factory=list)
 
 
-def _instrument(scored: pd.DataFrame) -> int:
+def charted_instrument(scored: pd.DataFrame) -> int:
     """The version id of the instrument the profile shows: of those the couple answered, the one
     with the most scales (the check-in, not a one-scale satisfaction screen), then the newest."""
     per = scored.groupby("instrument_code").agg(
@@ -40,7 +40,7 @@ def _instrument(scored: pd.DataFrame) -> int:
     return int(best["version"])
 
 
-def _scales(db: Database, instrument_id: int) -> pd.DataFrame:
+def instrument_scales(db: Database, instrument_id: int) -> pd.DataFrame:
     """Every scale of one instrument version with its range, direction and cutoff (if any)."""
     return db.query_df(
         "SELECT k.code AS scale_code, k.label AS scale_label, k.position, k.direction,"
@@ -62,8 +62,8 @@ def couple_profile(db: Database, actor: Actor, couple_id: int) -> CoupleProfile:
             heatmap=None,
             notes=["No check-ins yet: the profile appears after the first check-in."],
         )
-    instrument_id = _instrument(scored)
-    scales = _scales(db, instrument_id)
+    instrument_id = charted_instrument(scored)
+    scales = instrument_scales(db, instrument_id)
     code = str(scored.loc[scored["instrument_id"] == instrument_id, "instrument_code"].iloc[0])
     instrument = str(scales["instrument"].iloc[0]) if len(scales) else code
     scales = scales.drop(columns="instrument")

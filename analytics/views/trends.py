@@ -18,7 +18,7 @@ from analytics.clinical.scope import scope
 from analytics.practice.access import Actor
 from analytics.practice.couples import get_couple
 from analytics.store.db import Database
-from analytics.views.profile import _instrument, _scales
+from analytics.views.profile import charted_instrument, instrument_scales
 
 NO_CHECKINS = "No check-ins yet: these charts appear after the first check-in."
 
@@ -58,8 +58,8 @@ def _scored(db: Database, actor: Actor, couple_id: int) -> _Scored | None:
     rows = scores.scale_scores(db, actor, [couple_id])
     if rows.empty:
         return None
-    instrument_id = _instrument(rows)
-    scales = _scales(db, instrument_id)
+    instrument_id = charted_instrument(rows)
+    scales = instrument_scales(db, instrument_id)
     code = str(rows.loc[rows["instrument_id"] == instrument_id, "instrument_code"].iloc[0])
     instrument = str(scales["instrument"].iloc[0]) if len(scales) else code
     return _Scored(
