@@ -14,6 +14,7 @@ st.set_page_config(page_title="Couples caseload", page_icon="💞", layout="wide
 PAGES = [
     st.Page("pages/caseload.py", title="Caseload", icon="📋", default=True),
     st.Page("pages/couple.py", title="Couple", icon="👫"),
+    st.Page("pages/repair.py", title="Repair", icon="🩹"),
     st.Page("pages/new_couple.py", title="Add a couple", icon="➕"),
     st.Page("pages/import_responses.py", title="Import", icon="📥"),
     st.Page("pages/instruments.py", title="Instruments", icon="🧾"),

@@ -31,6 +31,7 @@ RANKS = {
     "gap": 4,
     "no_improvement": 5,
     "overdue": 6,
+    "repair_stall": 7,
 }
 TABLES = (
     "couples",
@@ -41,6 +42,8 @@ TABLES = (
     "instruments",
     "safety_reviews",
     "practice_settings",
+    "repair_cases",
+    "repair_events",
 )
 
 
@@ -277,6 +280,13 @@ def caseload(
         if (as_of - since).days > settings["overdue_days"]:
             flags[couple].add("overdue")
 
+    # Repair stalled: an open repair case of an active couple with a milestone in progress (or
+    # revisited) for too long, a rebuilding pace not reviewed for too long, or consistent
+    # reliability reached while the hurt partner's consistency or transparency got reliably
+    # worse.
+    for couple in repair_stalled(tables, change, settings, status, as_of):
+        flags[couple].add("repair_stall")
+
     # One row per couple the actor sees, with the statuses asked for.
     last_checkin = dict(who.groupby("couple_id")["completed_at"].max().items())
     rows = []
@@ -299,6 +309,60 @@ def caseload(
     # Flagged couples first (by their most urgent flag), then by how many flags, then by code.
     rows.sort(key=lambda r: (r["top_rank"], -len(r["flag_kinds"]), r["case_code"]))
     return pd.DataFrame(rows)
+
+
+def _day(value: object) -> dt.date:
+    return pd.Timestamp(cast(Any, value)).date()
+
+
+def repair_stalled(
+    tables: dict[str, pd.DataFrame],
+    change: dict[tuple[int, str, str], dict[str, Any]],
+    settings: dict[str, float],
+    status: dict[int, str],
+    as_of: dt.date,
+) -> set[int]:
+    """The couples with a stalled repair case as of a date (the three rules of issue 9)."""
+    stalled: set[int] = set()
+    events = tables["repair_events"]
+    for _, case in tables["repair_cases"].iterrows():
+        couple = int(case["couple_id"])
+        closed = case["closed_on"]
+        if (
+            status[couple] != "active"
+            or _day(case["started_on"]) > as_of
+            or (not pd.isna(closed) and _day(closed) <= as_of)
+        ):
+            continue
+        mine = events[events["case_id"] == case["id"]].copy()
+        mine["day"] = [_day(d) for d in mine["effective_on"]]
+        mine = mine[mine["day"] <= as_of].sort_values(["day", "entered_at", "id"])
+        for milestone in (1, 2, 3, 4):
+            history = mine[mine["milestone"] == milestone]
+            statuses, days = list(history["status"]), list(history["day"])
+            now = statuses[-1] if statuses else "not_started"
+            since = _day(case["started_on"])
+            for i in range(len(statuses) - 1, -1, -1):
+                if statuses[i] != now:
+                    break
+                since = days[i]
+            if now in ("in_progress", "revisited") and (
+                (as_of - since).days > settings["repair_stall_days"]
+            ):
+                stalled.add(couple)
+            if milestone == 3 and now in ("in_progress", "revisited", "reached"):
+                reviews = [_day(d) for d in history["pace_reviewed_on"] if not pd.isna(d)]
+                begun = [d for s, d in zip(statuses, days, strict=True) if s != "not_started"]
+                last = max(reviews) if reviews else begun[0]
+                if (as_of - last).days > settings["pace_review_days"]:
+                    stalled.add(couple)
+            hurt = case["hurt_partner"]
+            if milestone == 4 and now == "reached" and isinstance(hurt, str):
+                for scale in ("consistency", "transparency"):
+                    found = change.get((couple, hurt, scale))
+                    if found is not None and found["category"] == "deteriorated":
+                        stalled.add(couple)
+    return stalled
 
 
 def reference_caseload(

@@ -123,6 +123,7 @@ def test_reference_flags_exactly_the_couples_the_demo_was_designed_to_flag(
         "D-005": {"deterioration"},
         "D-010": {"safety", "no_improvement"},
         "D-011": {"overdue"},
+        "D-007": {"repair_stall"},
     }
     d005 = ref[ref["case_code"] == "D-005"].iloc[0]
     assert (d005["a_category"], d005["b_category"]) == ("deteriorated", "deteriorated")
@@ -148,7 +149,14 @@ def test_larger_caseload_equals_reference(large: Database) -> None:
     assert len(ref) == 60
     # Every flag kind and every change category occurs, so each rule is really compared.
     kinds = Counter(k for flags in ref["flag_kinds"] for k in flags)
-    assert set(kinds) == {"safety", "deterioration", "gap", "no_improvement", "overdue"}
+    assert set(kinds) == {
+        "safety",
+        "deterioration",
+        "gap",
+        "no_improvement",
+        "overdue",
+        "repair_stall",
+    }
     categories = set(ref["a_category"]) | set(ref["b_category"])
     assert {"recovered", "improved", "unchanged", "deteriorated"} <= categories
 

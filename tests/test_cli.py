@@ -35,6 +35,7 @@ DEMO_FLAGS = {
     "D-005": ["deterioration"],
     "D-010": ["safety", "no_improvement"],
     "D-011": ["overdue"],
+    "D-007": ["repair_stall"],
 }
 PARTNER_KEYS = {"name", "latest", "change", "category", "checkins", "trend"}
 SCALE_KEYS = {
@@ -480,7 +481,6 @@ def test_caseload_json_shape_and_flags(capsys: pytest.CaptureFixture[str], demo_
         "D-001",
         "D-002",
         "D-006",
-        "D-007",
         "D-008",
         "D-009",
         "D-012",

@@ -480,6 +480,8 @@ def test_only_a_supervisor_changes_settings_within_bounds(
         "overdue_days": 21,
         "no_improvement_checkins": 6,
         "start_grace_days": 30,  # migration 003: the grace before a couple's start
+        "repair_stall_days": 56,  # migration 005: repair after betrayal
+        "pace_review_days": 28,
     }
     detail = db.query_value("SELECT detail FROM audit_log WHERE entity = 'setting'")
     assert json.loads(detail) == {"key": "overdue_days", "from": 14, "to": 21}

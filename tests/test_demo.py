@@ -35,7 +35,7 @@ AS_OF = dt.date(2026, 11, 20)
 MIDNIGHT = dt.datetime(2026, 11, 20)
 WRITTEN = (
     "therapists", "couples", "partners", "sessions", "responses", "answers", "text_answers",
-    "response_scores", "response_safety", "repair_milestones", "audit_log",
+    "response_scores", "response_safety", "repair_cases", "repair_events", "audit_log",
 )  # fmt: skip
 PRACTICE_TABLES = (
     *WRITTEN, "import_batches", "unmatched_responses", "agenda_items", "safety_reviews",
@@ -49,6 +49,7 @@ DEMO_FLAGS = {
     "D-005": ["deterioration"],
     "D-010": ["safety", "no_improvement"],
     "D-011": ["overdue"],
+    "D-007": ["repair_stall"],
 }
 
 # One row per check-in with family scores on 0-6 worked out here from the raw answers (reverse
@@ -417,26 +418,63 @@ def test_repair_couples_and_their_milestones(demo: Database) -> None:
     repair = {code: hurt for code, focus, hurt in couples if focus}
     assert sorted(repair) == ["D-006", "D-007", "D-008", "D-009"]
     assert set(repair.values()) <= {"A", "B"}
-    latest = demo.query_rows(
-        "SELECT c.case_code, m.milestone, arg_max(m.status, m.changed_at), count(*)"
-        " FROM repair_milestones m JOIN couples c ON c.id = m.couple_id GROUP BY ALL"
+    # One open case per repair couple, its hurt partner the couple's.
+    cases = demo.query_rows(
+        "SELECT c.case_code, k.hurt_partner, k.closed_on, k.started_on >= c.start_date"
+        " FROM repair_cases k JOIN couples c ON c.id = k.couple_id ORDER BY c.case_code"
     )
-    state = {(code, m): status for code, m, status, _ in latest}
-    for current, code in enumerate(["D-006", "D-007", "D-008", "D-009"], start=1):
-        expected = [
-            "reached" if m < current else "in_progress" if m == current else "not_started"
-            for m in range(1, 5)
-        ]
-        assert [state[(code, m)] for m in range(1, 5)] == expected, code
+    assert [(code, hurt, None, True) for code, hurt in repair.items()] == cases
+    state = {
+        (code, m): (status, days)
+        for code, m, status, days in demo.query_rows(
+            "SELECT c.case_code, s.milestone, s.status, s.days_in_status"
+            " FROM repair_milestone_state(TRUE, NULL, NULL, ?) s"
+            " JOIN couples c ON c.id = s.couple_id",
+            [AS_OF],
+        )
+    }
+    expected = {
+        "D-006": ["in_progress", "not_started", "not_started", "not_started"],
+        "D-007": ["reached", "in_progress", "not_started", "not_started"],
+        "D-008": ["reached", "reached", "in_progress", "not_started"],
+        # Moved back: rebuilding time revisited while consistent reliability is under way.
+        "D-009": ["reached", "reached", "revisited", "in_progress"],
+    }
+    for code, statuses in expected.items():
+        assert [state[(code, m)][0] for m in range(1, 5)] == statuses, code
+    # The current milestone began at most seven weeks ago, but D-007's stalled (over 56 days).
+    current = {
+        code: state[(code, statuses.index("in_progress") + 1)][1]
+        for code, statuses in expected.items()
+    }
+    assert current["D-007"] > 56
+    assert all(days <= 49 for code, days in current.items() if code != "D-007"), current
+    # D-009 reached rebuilding time, then went back to it.
+    moves = demo.query_rows(
+        "SELECT e.status FROM repair_events e JOIN repair_cases k ON k.id = e.case_id"
+        " JOIN couples c ON c.id = k.couple_id WHERE c.case_code = 'D-009' AND e.milestone = 3"
+        " ORDER BY e.effective_on, e.entered_at"
+    )
+    statuses = [s for (s,) in moves]
+    assert statuses.index("reached") < statuses.index("revisited")
     spread = demo.query_rows(
-        "SELECT count(DISTINCT changed_at::DATE) FROM repair_milestones m JOIN couples c"
-        " ON c.id = m.couple_id WHERE c.case_code = 'D-009'"
+        "SELECT count(DISTINCT e.effective_on) FROM repair_events e JOIN repair_cases k"
+        " ON k.id = e.case_id JOIN couples c ON c.id = k.couple_id WHERE c.case_code = 'D-009'"
     )
     assert spread[0][0] >= 4  # dated over the course, not all at once
     stamps = demo.query_rows(
-        "SELECT count(*), count(DISTINCT (couple_id, changed_at)) FROM repair_milestones"
+        "SELECT count(*), count(DISTINCT (case_id, entered_at)) FROM repair_events"
     )
     assert stamps[0][0] == stamps[0][1]  # "latest" is never a tie
+    # Apology and repair reached with its amends; rebuilding time with the pace, reviewed.
+    assert not demo.query_value(
+        "SELECT count(*) FROM repair_events WHERE milestone = 2 AND status = 'reached'"
+        " AND amends IS NULL"
+    )
+    assert not demo.query_value(
+        "SELECT count(*) FROM repair_events WHERE milestone = 3"
+        " AND status IN ('in_progress', 'revisited') AND (pace IS NULL OR pace_reviewed_on IS NULL)"
+    )
 
     # The hurt partner starts with less trust and more unresolved hurt than the other (each
     # judged on the first three check-ins: one week is noisy); the hurt eases as milestones are
@@ -560,7 +598,7 @@ def test_exactly_the_designed_couples_are_flagged(demo: Database) -> None:
     # demo's check-ins answer every safety question, so none is left unanswered.
     assert {kind for kinds in found.values() for kind in kinds} == set(KINDS) - UNANSWERED
     active = demo.query_value("SELECT count(*) FROM couples WHERE status = 'active'")
-    assert (active, active - len(found)) == (12, 7)
+    assert (active, active - len(found)) == (12, 6)
 
 
 def test_the_safety_flag_is_partner_bs_last_answer_until_assessed(demo: Database) -> None:
@@ -595,7 +633,8 @@ def test_other_seeds_keep_the_design(db: Database, seed: int) -> None:
     assert {kind for kinds in found.values() for kind in kinds} == set(KINDS) - UNANSWERED
     assert [code for code, kinds in found.items() if "safety" in kinds] == ["D-010"]
     assert [code for code, kinds in found.items() if "overdue" in kinds] == ["D-011"]
-    assert len(found) <= 5 and "D-013" not in found  # of 12 active couples; the closed one never
+    assert len(found) <= 6 and "D-013" not in found  # of 12 active couples; the closed one never
+    assert [code for code, kinds in found.items() if "repair_stall" in kinds] == ["D-007"]
 
 
 def test_a_big_practice_builds_quickly(db: Database) -> None:
@@ -634,7 +673,7 @@ def test_nothing_lies_in_the_future(demo: Database) -> None:
             assert latest <= MIDNIGHT, (table, column)
         else:
             assert latest <= AS_OF, (table, column)
-    assert checked == 13  # every date and timestamp column the demo fills
+    assert checked == 17  # every date and timestamp column the demo fills
 
 
 def test_no_orphans(db: Database) -> None:
@@ -652,8 +691,10 @@ def test_no_orphans(db: Database) -> None:
         " ON t.id = c.therapist_id WHERE t.id IS NULL",
         "sessions": "SELECT count(*) FROM sessions s LEFT JOIN couples c ON c.id = s.couple_id"
         " WHERE c.id IS NULL",
-        "milestones": "SELECT count(*) FROM repair_milestones m LEFT JOIN couples c"
-        " ON c.id = m.couple_id WHERE c.id IS NULL",
+        "repair cases": "SELECT count(*) FROM repair_cases k LEFT JOIN couples c"
+        " ON c.id = k.couple_id WHERE c.id IS NULL",
+        "repair events": "SELECT count(*) FROM repair_events e LEFT JOIN repair_cases k"
+        " ON k.id = e.case_id WHERE k.id IS NULL",
     }
     for name, sql in orphans.items():
         assert db.query_value(sql) == 0, name

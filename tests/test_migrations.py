@@ -58,6 +58,8 @@ def test_a_new_file_gets_every_migration_once(db_path: Path) -> None:
             "overdue_days": 14,
             "no_improvement_checkins": 6,
             "start_grace_days": 30,  # migration 003
+            "repair_stall_days": 56,  # migration 005
+            "pace_review_days": 28,
         }
 
         assert migrate.apply_migrations(db) == []

@@ -331,7 +331,7 @@ def test_caseload_on_the_demo_practice(db: Database) -> None:
     assert len(table) == 12  # the 13th demo couple is closed
     flagged = table[table["flags"] != ""]
     # Exactly these couples are flagged, safety first; each with its own flag first.
-    assert flagged["case_code"].tolist() == ["D-010", "D-005", "D-004", "D-003", "D-011"]
+    assert flagged["case_code"].tolist() == ["D-010", "D-005", "D-004", "D-003", "D-011", "D-007"]
     first_flags = [flags.split(" · ")[0] for flags in flagged["flags"]]
     assert first_flags == [
         flag_label("safety"),
@@ -339,17 +339,17 @@ def test_caseload_on_the_demo_practice(db: Database) -> None:
         flag_label("gap"),
         flag_label("no_improvement"),
         flag_label("overdue"),
+        flag_label("repair_stall"),
     ]
-    assert table.iloc[5:]["case_code"].tolist() == [
+    assert table.iloc[6:]["case_code"].tolist() == [
         "D-001",
         "D-002",
         "D-006",
-        "D-007",
         "D-008",
         "D-009",
         "D-012",
     ]
-    assert metrics(at)["🚩 Couples with a flag"] == "5"
+    assert metrics(at)["🚩 Couples with a flag"] == "6"
     assert metrics(at)["⚠️ Safety answers to assess"] == "1"
     assert "1 couple(s) gave a positive answer" in at.error[0].value
     reasons = frame(at, "reasons")
@@ -359,6 +359,7 @@ def test_caseload_on_the_demo_practice(db: Database) -> None:
     assert reasons["reasons"][2].startswith("Partners see Global satisfaction differently")
     assert "no reliable improvement" in reasons["reasons"][3]
     assert reasons["reasons"][4].startswith("No check-in from either partner for 33 days")
+    assert reasons["reasons"][5].startswith("Apology and repair has been in progress for")
     improving = table.set_index("case_code").loc["D-001"]
     declining = table.set_index("case_code").loc["D-005"]
     assert improving["a_now"].endswith("🌟 Recovered") and len(improving["a_trend"]) > 10

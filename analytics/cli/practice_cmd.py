@@ -44,7 +44,8 @@ TABLES = (
     "response_safety",
     "unmatched_responses",
     "safety_reviews",
-    "repair_milestones",
+    "repair_cases",
+    "repair_events",
     "agenda_items",
     "audit_log",
 )

@@ -14,8 +14,8 @@ from analytics.clinical.scope import scope
 from analytics.practice.access import Actor
 from analytics.store.db import Database
 
-# kind -> (icon, words), in the order the flags rank (migration 004). Icons are emoji: nothing
-# is loaded from a font host.
+# kind -> (icon, words), in the order the flags rank (migrations 004 and 005). Icons are emoji:
+# nothing is loaded from a font host.
 KINDS = {
     "safety": ("⚠️", "Safety answer"),
     "safety_unanswered": ("❓", "Safety screen not answered"),
@@ -23,6 +23,7 @@ KINDS = {
     "gap": ("↔️", "Partners far apart"),
     "no_improvement": ("⏸️", "No reliable improvement"),
     "overdue": ("⏰", "Check-in overdue"),
+    "repair_stall": ("🧩", "Repair stalled"),
 }
 SEVERITIES = ("urgent", "high", "medium", "low")
 

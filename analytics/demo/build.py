@@ -18,7 +18,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from analytics.demo.trajectories import (
+    DEMO_AMENDS,
+    DEMO_PACES,
     MILESTONES,
+    REPAIR_DESCRIPTION,
     CouplePlan,
     IntArray,
     Simulation,
@@ -55,7 +58,8 @@ _CLEAR = (
     "DELETE FROM responses",
     "DELETE FROM unmatched_responses",
     "DELETE FROM import_batches",
-    "DELETE FROM repair_milestones",
+    "DELETE FROM repair_events",
+    "DELETE FROM repair_cases",
     "DELETE FROM agenda_items",
     "DELETE FROM sessions",
     "DELETE FROM partners",
@@ -107,7 +111,7 @@ def build_demo(
         writer.couples(therapist_ids[:-1], names)
         sessions = writer.sessions(seed)
         stored = writer.responses(simulation, instrument, instrument_id)
-        milestones = writer.milestones()
+        repair_cases, repair_events = writer.repair()
         counts = {
             "therapists": len(therapist_names),
             "couples": len(plans),
@@ -115,7 +119,8 @@ def build_demo(
             "sessions": sessions,
             "responses": stored,
             **_answer_counts(cur),
-            "repair_milestones": milestones,
+            "repair_cases": repair_cases,
+            "repair_events": repair_events,
         }
         # Dated as_of rather than now, so that the demo is reproducible byte for byte.
         audit.record(
@@ -332,37 +337,73 @@ class _Writer:
         )
         return len(stored)
 
-    def milestones(self) -> int:
-        """Repair milestone history, each change dated at a session of the course."""
+    def repair(self) -> tuple[int, int]:
+        """One open repair case per repair couple, from its first session, and the history of
+        its milestones, each change dated at a session of the course and entered that evening.
+        Returns (cases, events)."""
+        plans = [p for p in self.plans if p.milestone is not None and p.hurt is not None]
+        if not plans:
+            return 0, 0
+        first_case = reserve_ids(self.cur, "seq_repair_cases", len(plans))
+        case_rows: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
-        for plan in self.plans:
+        for k, plan in enumerate(plans):
+            case_id = first_case + k
+            therapist = int(self.couple_therapist[plan.index])
+            case_rows.append(
+                {
+                    "id": case_id,
+                    "couple_id": int(self.couple_ids[plan.index]),
+                    "hurt_partner": "AB"[plan.hurt or 0],
+                    "description": REPAIR_DESCRIPTION,
+                    "offset": self.session_week_offset[(plan.index, 0)],
+                    "created_by": therapist,
+                }
+            )
+            reviews = 0
             for n, (week, milestone, status) in enumerate(milestone_events(plan)):
-                offset = self.session_week_offset[(plan.index, week)]
+                words = f"{MILESTONES[milestone - 1]} {status.replace('_', ' ')}"
+                pace = None
+                if milestone == 3 and status != "not_started":
+                    pace = DEMO_PACES[reviews % len(DEMO_PACES)]
+                    reviews += 1
                 rows.append(
                     {
-                        "couple_id": int(self.couple_ids[plan.index]),
+                        "case_id": case_id,
                         "milestone": milestone,
                         "status": status,
-                        "offset": offset,
+                        "offset": self.session_week_offset[(plan.index, week)],
                         # Minutes keep the order of changes made at the same session.
                         "minute": 17 * 60 + 30 + n,
-                        "changed_by": int(self.couple_therapist[plan.index]),
-                        "note": f"Demo: {MILESTONES[milestone - 1]} {status.replace('_', ' ')}.",
+                        "entered_by": therapist,
+                        "evidence": f"Demo: {words}.",
+                        "amends": DEMO_AMENDS if milestone == 2 and status == "reached" else None,
+                        "pace": pace,
                     }
                 )
-        if not rows:
-            return 0
+        cases = pd.DataFrame(case_rows)
+        cases["started_on"] = self.moments(cases["offset"].to_numpy(dtype=np.int64))
+        cases["created_at"] = self.moments(cases["offset"].to_numpy(dtype=np.int64), 17 * 3600)
+        _insert(
+            self.cur,
+            "INSERT INTO repair_cases (id, couple_id, hurt_partner, description, started_on,"
+            " created_by, created_at) SELECT id, couple_id, hurt_partner, description,"
+            " CAST(started_on AS DATE), created_by, created_at FROM demo_rows",
+            cases,
+        )
         frame = pd.DataFrame(rows)
         first = reserve_ids(self.cur, "seq_repair", len(frame))
         frame["id"] = np.arange(first, first + len(frame), dtype=np.int64)
-        frame["changed_at"] = self.moments(
-            frame["offset"].to_numpy(dtype=np.int64), 60 * frame["minute"].to_numpy(dtype=np.int64)
-        )
+        offsets = frame["offset"].to_numpy(dtype=np.int64)
+        frame["effective_on"] = self.moments(offsets)
+        frame["entered_at"] = self.moments(offsets, 60 * frame["minute"].to_numpy(dtype=np.int64))
         _insert(
             self.cur,
-            "INSERT INTO repair_milestones (id, couple_id, milestone, status,"
-            " changed_at, changed_by, note) SELECT id, couple_id, milestone, status,"
-            " changed_at, changed_by, note FROM demo_rows",
+            "INSERT INTO repair_events (id, case_id, milestone, status, effective_on, entered_at,"
+            " entered_by, evidence, amends, pace, pace_reviewed_on) SELECT id, case_id,"
+            " milestone, status, CAST(effective_on AS DATE), entered_at, entered_by, evidence,"
+            " amends, pace, CASE WHEN pace IS NOT NULL THEN CAST(effective_on AS DATE) END"
+            " FROM demo_rows",
             frame,
         )
-        return len(frame)
+        return len(cases), len(frame)

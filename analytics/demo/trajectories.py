@@ -32,6 +32,22 @@ STORY = (
 CYCLE = ("improving", "improving_late", "stalled", "diverging", "deteriorating", "repair", "new")
 ATTENDANCE = ("both", "A", "B", "neither")
 MILESTONES = ("acknowledgment", "apology and repair", "rebuilding time", "consistent reliability")
+# Repair couples' milestone stories: the current milestone began at most RECENT_WEEKS ago (well
+# inside the default 56 days of the stall setting); the stalled couple's STALLED_WEEKS ago.
+RECENT_WEEKS = 6
+STALLED_WEEKS = 10
+PACE_REVIEW_WEEKS = 3  # inside the default 28 days of the pace-review setting
+# Among the first twelve couples: D-007 (apology and repair) stalls, D-009 (consistent
+# reliability) moves back to rebuilding time.
+REPAIR_STORIES = {6: "stalled", 8: "moved_back"}
+# What the therapist writes about a demo repair case (synthetic, and says so).
+REPAIR_DESCRIPTION = "Demo: a broken promise about shared money came to light before therapy."
+DEMO_AMENDS = "Demo: a weekly budget review together; no separate hidden accounts."
+DEMO_PACES = (
+    "Demo: one evening a week to talk about it; no questions at bedtime.",
+    "Demo: two evenings a week; a pause word either can use.",
+    "Demo: talk when asked; a weekend away is not yet on the table.",
+)
 SESSION_NOTES = (
     "Demo note: practised a two-minute daily check-in.",
     "Demo note: mapped a recurring argument about chores.",
@@ -120,6 +136,7 @@ class CouplePlan:
     hurt: int | None  # 0 = partner A, 1 = partner B
     levels: Profile
     safety_partner: int | None  # partner giving a positive safety answer in the last check-in
+    repair_story: str = "steady"  # steady | stalled | moved_back (see milestone_events)
 
     @property
     def first_offset(self) -> int:
@@ -192,6 +209,7 @@ def plan_couples(couples: int, weeks: int, seed: int) -> list[CouplePlan]:
                 hurt=int(rng.integers(0, 2)) if kind == "repair" else None,
                 levels=levels,
                 safety_partner=int(rng.integers(0, 2)) if kind == "safety" else None,
+                repair_story=REPAIR_STORIES.get(index, "steady") if kind == "repair" else "steady",
             )
         )
     return plans
@@ -423,17 +441,42 @@ def plan_sessions(plans: list[CouplePlan], seed: int) -> SessionPlan:
 def milestone_events(plan: CouplePlan) -> list[tuple[int, int, str]]:
     """(course week, milestone, status) in the order they happened, for a repair couple.
 
-    All four start as not_started; each milestone before the current one is begun and reached
-    in turn, spread over the course; the current one is left in progress.
+    All four start as not_started at the first session; each milestone before the current one
+    is begun and reached in turn, spread over the course, and the current one began at most
+    RECENT_WEEKS ago (STALLED_WEEKS ago for the stalled story). Once rebuilding time has begun,
+    the pace the hurt partner set is reviewed every PACE_REVIEW_WEEKS (the same status recorded
+    again). The moved-back story revisits rebuilding time two weeks before the end, after
+    consistent reliability began: trust is lost faster than it is built.
     """
     if plan.milestone is None:
         return []
-    events = [(0, m, "not_started") for m in range(1, 5)]
     last, current = plan.checkins - 1, plan.milestone
-    for m in range(1, current + 1):
-        events.append((min(last, max(1, (m - 1) * last // current)), m, "in_progress"))
+    recent = STALLED_WEEKS if plan.repair_story == "stalled" else RECENT_WEEKS
+    begin_current = max(1, last - recent)
+    begins = [
+        begin_current if current == 1 else 1 + (m - 1) * (begin_current - 1) // (current - 1)
+        for m in range(1, current + 1)
+    ]
+    # (week, order within the week, milestone, status): at one session a milestone is reached
+    # before the next one begins, and a review comes after both.
+    events = [(0, 0, m, "not_started") for m in range(1, 5)]
+    for m, week in enumerate(begins, start=1):
+        events.append((week, 1, m, "in_progress"))
         if m < current:
-            events.append((m * last // current, m, "reached"))
-    # Short courses squeeze several changes into one week; never let a later change go back.
-    weeks = np.maximum.accumulate([week for week, _, _ in events])
-    return [(int(w), m, status) for w, (_, m, status) in zip(weeks, events, strict=True)]
+            events.append((begins[m], 0, m, "reached"))
+    moved_back = plan.repair_story == "moved_back" and current == 4 and last - 2 > begins[3]
+    revisit = last - 2 if moved_back else None
+    if revisit is not None:
+        events.append((revisit, 2, 3, "revisited"))
+    if current >= 3:
+        reached_3 = begins[3] if current > 3 else None
+        for week in range(begins[2] + PACE_REVIEW_WEEKS, last + 1, PACE_REVIEW_WEEKS):
+            if week in (reached_3, revisit):
+                continue  # that session's change already records the pace
+            status = "in_progress" if reached_3 is None or week < reached_3 else "reached"
+            if revisit is not None and week > revisit:
+                status = "revisited"
+            events.append((week, 3, 3, status))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    # Short courses squeeze several changes into one week; never past the last session.
+    return [(min(max(week, 0), last), m, status) for week, _, m, status in events]

@@ -1,6 +1,6 @@
 """Practice settings: the thresholds flags and imports use, stored in the database (migrations
-002 and 003 hold the defaults), and the practice's time zone; changed only by a supervisor, each
-change audited."""
+002, 003 and 005 hold the defaults), and the practice's time zone; changed only by a supervisor,
+each change audited."""
 
 from __future__ import annotations
 
@@ -55,6 +55,24 @@ SETTINGS = (
         "therapy is rejected (an intake questionnaire may come a little before the first session).",
         0,
         365,
+        "days",
+    ),
+    Setting(
+        "repair_stall_days",
+        "Repair milestone stalled after",
+        "A couple working on repair after a betrayal is flagged when a milestone has been in "
+        "progress (or revisited) for longer than this.",
+        7,
+        365,
+        "days",
+    ),
+    Setting(
+        "pace_review_days",
+        "Review the rebuilding pace every",
+        "A couple in or past rebuilding time is flagged when the pace the hurt partner set has "
+        "not been reviewed for longer than this.",
+        7,
+        180,
         "days",
     ),
 )
