@@ -8,7 +8,13 @@ import time
 
 from bench import Row
 
-MODULES = ["bench.demo_bench", "bench.import_bench", "bench.caseload_bench", "bench.couple_bench"]
+MODULES = [
+    "bench.demo_bench",
+    "bench.import_bench",
+    "bench.caseload_bench",
+    "bench.couple_bench",
+    "bench.couple_browser_bench",
+]
 
 
 def main() -> int:

@@ -14,7 +14,13 @@ ROW_HEIGHT = 68  # three lines of text (see the grid below)
 REASONS_ROW_HEIGHT = 88  # four lines of reasons
 HEADER_HEIGHT = 38  # the grid's header row and borders
 
+OPEN = "_open_couple"  # set by a click that opens a couple; acted on before anything is drawn
+
 actor = ui.require_actor()
+# Opening a couple leaves at once: drawing the page again first would only re-send the whole
+# caseload grid to the browser on the way out.
+if st.session_state.pop(OPEN, False):
+    st.switch_page("pages/couple.py")
 st.title("📋 Caseload")
 
 left, middle, right = st.columns([2, 2, 2])
@@ -97,14 +103,30 @@ scales = sorted(set(table["headline"]) - {""})
 if len(scales) > 1:
     columns.append("headline")
 now_help = "Latest headline score, its change since the first check-in, and what the change means"
-event = st.dataframe(
+shown_ids = [int(i) for i in table["couple_id"]]
+
+
+def _open(couple_id: int) -> None:
+    """Called back by a click (before the next run): open this couple on the next run."""
+    st.session_state["couple_id"] = couple_id
+    st.session_state[OPEN] = True
+
+
+def _open_selected() -> None:
+    """Called back when a row is selected: the rows are those of the run that drew the grid."""
+    rows = st.session_state["caseload_table"].selection.rows
+    if rows:
+        _open(shown_ids[rows[0]])
+
+
+st.dataframe(
     table[columns],
     hide_index=True,
     width="stretch",
     row_height=ROW_HEIGHT,
     # A small caseload is seen whole; a larger one scrolls inside the table.
     height=HEADER_HEIGHT + ROW_HEIGHT * min(len(table), 12),
-    on_select="rerun",
+    on_select=_open_selected,
     selection_mode="single-row",
     key="caseload_table",
     column_config={
@@ -151,22 +173,16 @@ if not reasons.empty:
     )
 
 
-def _open(couple_id: int) -> None:
-    st.session_state["couple_id"] = couple_id
-    st.switch_page("pages/couple.py")
-
-
-selected = event.selection.rows if event is not None else []
-if selected:
-    _open(int(table.iloc[selected[0]]["couple_id"]))
-
 codes = dict(zip(table["case_code"], table["couple_id"], strict=True))
 pick, go_button = st.columns([3, 1], vertical_alignment="bottom")
 chosen = pick.selectbox(
     "Open a couple", list(codes), index=None, placeholder="Case code", key="open_couple"
 )
-if (
-    go_button.button("Open couple", disabled=chosen is None, width="stretch", key="open_button")
-    and chosen
-):
-    _open(int(codes[chosen]))
+go_button.button(
+    "Open couple",
+    disabled=chosen is None,
+    width="stretch",
+    key="open_button",
+    on_click=_open,
+    args=(int(codes[chosen]) if chosen else 0,),
+)

@@ -14,8 +14,7 @@ from analytics.clinical.flags import KINDS
 from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
-from analytics.views import digest as digest_view
-from analytics.views import profile as profile_view
+from analytics.views import couple_page
 from analytics.views import trends as trends_view
 
 # Streamlit wraps cell text only in rows taller than 64 px: three lines.
@@ -24,6 +23,9 @@ HEADER = 38  # a grid's header row and borders
 SCALE_COLUMNS = ["scale", "a_baseline", "a_latest", "a_change", "a_category"]
 SCALE_COLUMNS += ["b_baseline", "b_latest", "b_change", "b_category", "gap"]
 IN_URL = "couple_in_url"  # the case code this page last wrote into the address bar
+HEATMAP = "Each check-in, scale by scale"
+DETAILS = (HEATMAP, "Every scale over time", "Item answers for one scale")
+SESSIONS, DETAILS_FORM = "🗓️ Sessions", "✏️ Case details"
 
 
 def _with_noise(change: pd.Series, beyond: pd.Series) -> list[str]:
@@ -67,10 +69,12 @@ couple_id = int(
 st.query_params["couple"] = st.session_state[IN_URL] = codes[couple_id]
 
 try:
-    view = ui.load(couple_view.couple_overview, actor, couple_id, as_of=ui.today())
+    # Everything the page draws as it opens, in one read (one cache entry per couple and day).
+    page = ui.load(couple_page.couple_page, actor, couple_id, as_of=ui.today())
 except CaseloadError as exc:
     ui.show_error(exc)
     st.stop()
+view = page.overview
 couple = view.couple
 
 # Safety always comes first on any view of this couple: positive answers, then safety screens
@@ -151,10 +155,9 @@ st.text(f"Partner A: {a.name}    Partner B: {b.name}")
 # What changed since the last session, in a few lines of our own words with numbers. Plain text
 # (scale labels come from instrument files), never Markdown; safety is only pointed to (it is
 # above the title), and free-text answers are counted, never quoted.
-digest = ui.load(digest_view.couple_digest, actor, couple_id, as_of=ui.today())
 with st.container(border=True, key="couple_digest"):
     st.caption("What changed since the last session")
-    for digest_line in digest.lines:
+    for digest_line in page.digest.lines:
         st.text(digest_line)
 
 if not view.flags.empty:
@@ -205,9 +208,16 @@ else:
         format_func=view.chart_scales.__getitem__,
         key=f"progress_scale_{couple_id}",
     )
-    progress_chart = ui.load(
-        couple_view.progress_chart, actor, couple_id, view.chart_instrument, chosen_scale
-    )
+    progress_chart = page.progress
+    if progress_chart is None or chosen_scale != view.headline_code:
+        progress_chart = ui.load(
+            couple_view.progress_chart,
+            actor,
+            couple_id,
+            view.chart_instrument,
+            chosen_scale,
+            as_of=ui.today(),
+        )
     if progress_chart.figure is not None:
         st.plotly_chart(
             progress_chart.figure,
@@ -269,7 +279,7 @@ else:
 # Barriers and trust: both partners per scale, the gap between them, most concerning first; then
 # how each partner's profile moved. The notes say what thin data cannot show yet (scale labels
 # come from instrument files: escaped).
-profile = ui.load(profile_view.couple_profile, actor, couple_id)
+profile = page.profile
 st.subheader("Barriers and trust, both partners")
 for profile_note in profile.notes:
     st.caption(ui.escape_markdown(profile_note))
@@ -277,21 +287,23 @@ if profile.profile is not None and profile.heatmap is not None:
     st.plotly_chart(
         profile.profile, width="stretch", config={"displaylogo": False}, key="couple_profile"
     )
-    st.plotly_chart(
-        profile.heatmap, width="stretch", config={"displaylogo": False}, key="couple_heatmap"
-    )
 
-# More detail, drawn only when asked for (the page's server work stays small): every scale over
-# time as small multiples, or one scale's statements answer by answer in the instrument's own
-# response labels. Notes name what thin data cannot show yet (labels from instrument files:
-# escaped); scale options are shown as plain text.
+# More detail, drawn only when asked for (each chart costs the browser a few hundred ms to draw,
+# so the page opens with the three that prepare a session): how each partner's profile moved
+# check-in by check-in (heatmap), every scale over time as small multiples, or one scale's
+# statements answer by answer in the instrument's own response labels. Notes name what thin
+# data cannot show yet (labels from instrument files: escaped); scale options are plain text.
 if profile.profile is not None:
     detail = st.segmented_control(
         "More detail",
-        ["Every scale over time", "Item answers for one scale"],
+        list(DETAILS),
         key="couple_more_detail",
     )
-    if detail == "Every scale over time":
+    if detail == HEATMAP and profile.heatmap is not None:
+        st.plotly_chart(
+            profile.heatmap, width="stretch", config={"displaylogo": False}, key="couple_heatmap"
+        )
+    elif detail == "Every scale over time":
         trends = ui.load(trends_view.scale_trends, actor, couple_id)
         for trends_note in trends.notes:
             st.caption(ui.escape_markdown(trends_note))
@@ -355,7 +367,20 @@ if not view.assessments.empty:
             },
         )
 
-tab_sessions, tab_details = st.tabs(["🗓️ Sessions", "✏️ Case details"])
+# Sessions and case details are drawn when asked for: their forms are most of the page's
+# widgets, and a tab draws its content even while hidden.
+st.subheader("Records")
+records = st.segmented_control(
+    "Sessions and case details", [SESSIONS, DETAILS_FORM], key="couple_records"
+)
+if records is None:
+    last = view.sessions["session_date"].max() if not view.sessions.empty else None
+    st.caption(
+        f"{len(view.sessions)} session(s) recorded"
+        + (f", the last on {pd.Timestamp(last):%d %b %Y}" if last is not None else "")
+        + ". Choose Sessions to record or correct one, or Case details to edit the case,"
+        " pause, resume or close it."
+    )
 
 # A second session on one date is more often a double entry: the first save is refused, and the
 # form then asks for an explicit confirmation before saving it (for that date only).
@@ -401,7 +426,7 @@ def _save_session(
     ui.flash(done)
 
 
-with tab_sessions:
+if records == SESSIONS:
     gen = st.session_state.get(ADD_GEN, 0)
     add_form = f"add_session_{gen}"
     with st.form(add_form):
@@ -519,7 +544,7 @@ with tab_sessions:
                     ui.changed()
                     ui.flash(f"Session {number} deleted; later sessions were renumbered.")
 
-with tab_details:
+if records == DETAILS_FORM:
     with st.form("edit_couple"):
         case_code = st.text_input("Case code", value=couple.case_code, max_chars=32)
         therapist_id = ui.therapist_select(actor, couple.therapist_id) or couple.therapist_id

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analytics.charts.profile import (
     BETTER_COLOUR,
+    CELL_TEXT_COLUMNS,
     WORSE_COLOUR,
     concern_order,
     heatmap_chart,
@@ -21,6 +23,8 @@ from analytics.practice.access import Actor
 from analytics.store.db import Database
 from analytics.views.profile import couple_profile
 from tests import factories
+
+AS_OF = dt.date(2026, 11, 20)
 
 NAMES = {"A": "Ann (A)", "B": "Bo (B)"}
 WHEN = dt.datetime(2026, 1, 6, 9)
@@ -234,17 +238,30 @@ def test_heatmap_one_panel_per_partner_worse_end_same_colour() -> None:
             ("B", "trust", 3, 0, 0.0),
         ]
     )
-    fig = heatmap_chart(SCALES, scores, NAMES, title="H").to_dict()
+    figure = heatmap_chart(SCALES, scores, NAMES, title="H")
+    fig = figure.to_dict()
     a, b = fig["data"]
     assert (a["name"], b["name"]) == ("Ann (A)", "Bo (B)")
     assert a["x"] == ["06 Jan 2026", "13 Jan 2026"] and b["x"] == ["06 Jan 2026"]
     assert a["y"] == ["Trust", "Past hurt", "Goals"]
+    # The grids are numpy arrays (sent to the browser packed): read them off the trace.
+    z, text, hover = (np.asarray(getattr(figure.data[0], k)) for k in ("z", "text", "hovertext"))
     # Trust 6 (higher better) and past hurt 6 (higher worse) sit at opposite colour ends.
-    assert a["z"][0][0] == 1.0 and a["z"][1][0] == 0.0
-    assert a["z"][2] == [None, None] and a["hovertext"][2][0] == "Not scored"
-    assert a["text"][0] == ["6.0", "3.0"]
+    assert z[0, 0] == 1.0 and z[1, 0] == 0.0
+    assert np.isnan(z[2]).all() and hover[2, 0] == "Not scored"
+    assert list(text[0]) == ["6.0", "3.0"] and a["texttemplate"] == "%{text}"
     assert (a["zmin"], a["zmax"]) == (0, 1) and a["showscale"] and not b["showscale"]
     assert a["colorbar"]["ticktext"][0] == "worse end of the scale"
+
+
+def test_heatmap_cells_show_scores_only_while_they_fit() -> None:
+    """A year of weekly check-ins would print 52 overlapping numbers a row: colour, hover only."""
+    many = [("A", "trust", n, n, 3.0) for n in range(CELL_TEXT_COLUMNS + 1)]
+    crowded = heatmap_chart(SCALES, _scores(many), NAMES, title="H").to_dict()["data"][0]
+    assert "text" not in crowded and "texttemplate" not in crowded
+    assert len(crowded["x"]) == CELL_TEXT_COLUMNS + 1
+    fitting = heatmap_chart(SCALES, _scores(many[:-1]), NAMES, title="H").to_dict()["data"][0]
+    assert fitting["texttemplate"] == "%{text}"
 
 
 def test_heatmap_partner_without_check_ins_says_so() -> None:
@@ -259,7 +276,7 @@ def test_heatmap_partner_without_check_ins_says_so() -> None:
 
 def test_view_no_check_ins_no_profile(db: Database, therapist: Actor) -> None:
     couple_id = factories.couple(db, therapist, "P-0")
-    view = couple_profile(db, therapist, couple_id)
+    view = couple_profile(db, therapist, couple_id, as_of=AS_OF)
     assert view.profile is None and view.heatmap is None
     assert view.notes == ["No check-ins yet: the profile appears after the first check-in."]
 
@@ -267,7 +284,7 @@ def test_view_no_check_ins_no_profile(db: Database, therapist: Actor) -> None:
 def test_view_one_check_in_one_partner(db: Database, therapist: Actor) -> None:
     couple_id = factories.couple(db, therapist, "P-1")
     factories.checkin(db, couple_id, "A", WHEN, 3)
-    view = couple_profile(db, therapist, couple_id)
+    view = couple_profile(db, therapist, couple_id, as_of=AS_OF)
     assert view.profile is not None and view.heatmap is not None
     fig = view.profile.to_dict()
     names = [t["name"] for t in fig["data"]]
@@ -287,7 +304,7 @@ def test_view_follows_the_sql(db: Database, therapist: Actor) -> None:
     later = WHEN + dt.timedelta(weeks=2)
     factories.checkin(db, couple_id, "A", later, 3, barriers=1)
     factories.checkin(db, couple_id, "B", later, 1, barriers=3)
-    view = couple_profile(db, therapist, couple_id)
+    view = couple_profile(db, therapist, couple_id, as_of=AS_OF)
     assert view.profile is not None
     fig = view.profile.to_dict()
     sql = db.query_df(

@@ -1,6 +1,7 @@
 """The progress chart (analytics.charts.progress.score_chart and views.couple.progress_chart),
-tested on fig.to_dict(): both partners, the distressed range, reliable-change rings where the
-clinical SQL says, sessions with their (escaped) notes and safety answers on the time axis."""
+tested on fig.to_dict(): both partners, the distressed range, reliable-change rings at the
+check-in where the clinical SQL says the change happened, sessions with their (escaped) notes
+and safety answers on the time axis."""
 
 from __future__ import annotations
 
@@ -81,23 +82,43 @@ def test_no_cutoff_no_shading() -> None:
     assert "No published cutoff for this scale" in _partners(fig)[0]["hovertext"][0]
 
 
-def test_reliable_change_rings_the_latest_point_only_where_the_sql_says() -> None:
-    changes = pd.DataFrame(
+def _steps(partner: str, values: list[float], categories: list[str]) -> pd.DataFrame:
+    """checkin_change rows for one partner: baseline the first value, previous the lag."""
+    return pd.DataFrame(
         {
-            "partner": ["A", "B"],
-            "category": ["improved", "unchanged"],
-            "baseline": [2.0, 5.0],
-            "latest": [3.0, 5.0],
-            "latest_at": [DAY + dt.timedelta(weeks=1)] * 2,
+            "partner": partner,
+            "completed_at": [DAY + dt.timedelta(weeks=i) for i in range(len(values))],
+            "baseline": values[0],
+            "score": values,
+            "category": categories,
+            "previous_category": [None, *categories[:-1]],
         }
     )
-    fig = _chart(changes=changes)
+
+
+def test_reliable_change_rings_the_check_in_where_it_happened() -> None:
+    """A: better beyond noise from week 1 on (ringed once, at week 1, and labelled); B: worse at
+    week 1, back within noise at week 2 (ringed at week 1, not labelled: it no longer holds)."""
+    steps = pd.concat(
+        [
+            _steps("A", [2, 4, 5], ["not_enough_data", "improved", "improved"]),
+            _steps("B", [5, 3, 4], ["not_enough_data", "deteriorated", "unchanged"]),
+        ]
+    )
+    fig = _chart(scores=_scores([2, 4, 5], [5, 3, 4]), steps=steps)
     a, b = _partners(fig)
-    assert list(a["marker"]["line"]["width"]) == [0, 3]
-    assert list(b["marker"]["line"]["width"]) == [0, 0]
-    assert "better beyond measurement noise" in a["hovertext"][1]
+    assert list(a["marker"]["line"]["width"]) == [0, 3, 0]
+    assert list(b["marker"]["line"]["width"]) == [0, 3, 0]
+    assert "better beyond measurement noise (reached at this check-in)" in a["hovertext"][1]
+    assert "worse beyond measurement noise" in b["hovertext"][1]
     (note,) = fig["layout"]["annotations"]
-    assert note["text"] == "A: better beyond noise" and note["y"] == 3.0
+    assert note["text"] == "A: better beyond noise" and note["y"] == 4.0
+
+
+def test_no_reliable_change_no_ring() -> None:
+    steps = _steps("A", [2, 3], ["not_enough_data", "unchanged"])
+    a, _ = _partners(_chart(steps=steps))
+    assert set(a["marker"]["line"]["width"]) == {0}
 
 
 def test_sessions_and_safety_answers_on_the_time_axis_with_escaped_hovers() -> None:
@@ -141,7 +162,7 @@ def test_view_marks_the_reliable_change_the_sql_reports(db: Database, therapist:
         [couple_id],
     )
     assert category in ("improved", "recovered")
-    chart = progress_chart(db, therapist, couple_id, "checkin", "global")
+    chart = progress_chart(db, therapist, couple_id, "checkin", "global", as_of=DAY.date())
     assert chart.figure is not None
     fig = chart.figure.to_dict()
     a, b = _partners(fig)
@@ -154,12 +175,42 @@ def test_view_marks_the_reliable_change_the_sql_reports(db: Database, therapist:
     assert safety.startswith("Partner B") and "safety answer: “Once”" in safety
     assert any(a["text"] == "distressed range (below 4)" for a in fig["layout"]["annotations"])
     assert chart.notes == []
+    # The ring sits where the SQL's check-in-by-check-in change first turns reliable.
+    steps = db.query_df(
+        "SELECT partner, category, previous_category FROM checkin_change(TRUE, NULL, [?])"
+        " WHERE scale_code = 'global' ORDER BY partner, completed_at",
+        [couple_id],
+    )
+    turned = [
+        c in ("improved", "recovered", "deteriorated") and c != p
+        for c, p in zip(steps["category"], steps["previous_category"], strict=True)
+    ]
+    assert [3 if t else 0 for t in turned[:3]] == list(a["marker"]["line"]["width"])
+
+
+def test_checkin_change_ends_where_scale_change_does(db: Database, therapist: Actor) -> None:
+    """The last check-in's row of checkin_change is scale_change's row: one rule for both."""
+    couple_id = factories.couple(db, therapist, "P-3")
+    for week, (a, b) in enumerate([(1, 5), (3, 4), (5, 2), (4, 1)]):
+        when = DAY + dt.timedelta(weeks=week)
+        factories.checkin(db, couple_id, "A", when, a, barriers=b)
+        factories.checkin(db, couple_id, "B", when, b, barriers=a)
+    rows = db.query_rows(
+        "WITH last AS (SELECT * FROM checkin_change(TRUE, NULL, [?]) QUALIFY row_number() OVER"
+        " (PARTITION BY partner_id, instrument_code, scale_code ORDER BY completed_at DESC) = 1)"
+        " SELECT l.category, x.category, l.score, x.latest, l.baseline, x.baseline FROM last l"
+        " JOIN scale_change(TRUE, NULL, [?]) x USING (partner_id, instrument_code, scale_code)",
+        [couple_id, couple_id],
+    )
+    assert len(rows) == 26
+    assert all(r[0] == r[1] and r[2] == r[3] and r[4] == r[5] for r in rows)
+    assert {r[0] for r in rows} >= {"improved", "deteriorated"}
 
 
 def test_view_thin_data_notes(db: Database, therapist: Actor) -> None:
     couple_id = factories.couple(db, therapist, "P-2")
     factories.checkin(db, couple_id, "A", DAY, 3)
-    chart = progress_chart(db, therapist, couple_id, "checkin", "consistency")
+    chart = progress_chart(db, therapist, couple_id, "checkin", "consistency", as_of=DAY.date())
     assert chart.figure is not None
     assert chart.notes == [
         "Partner B has no check-ins on this scale yet: only partner A is shown.",
@@ -169,5 +220,5 @@ def test_view_thin_data_notes(db: Database, therapist: Actor) -> None:
         " range is shaded.",
     ]
     assert not chart.figure.to_dict()["layout"].get("shapes")
-    empty = progress_chart(db, therapist, couple_id, "checkin", "no_such_scale")
+    empty = progress_chart(db, therapist, couple_id, "checkin", "no_such_scale", as_of=DAY.date())
     assert empty.figure is None and empty.notes

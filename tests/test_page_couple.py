@@ -22,6 +22,7 @@ from tests import factories
 from tests.test_pages import (
     TODAY,
     assert_no_none,
+    choose,
     frame,
     has_frame,
     main_types,
@@ -32,6 +33,7 @@ from tests.test_pages import (
 )
 
 pytestmark = pytest.mark.usefixtures("app_env")
+RECORDS = "Sessions and case details"
 SAFETY_ITEMS = [
     "Physical harm or threats",
     "Fear of the partner",
@@ -306,7 +308,7 @@ def test_names_are_shown_as_written_never_as_markup(db: Database, therapist: Act
 
 
 def test_record_session_and_close_case(db: Database, calm: int, therapist: Actor) -> None:
-    at = open_couple(therapist, calm)
+    at = choose(open_couple(therapist, calm), RECORDS, "🗓️ Sessions")
     at.text_area[0].input("Talked about weekly rituals.")
     rerun(_button(at, "Save session").click())
     assert db.query_value("SELECT notes FROM sessions") == "Talked about weekly rituals."
@@ -324,6 +326,7 @@ def test_record_session_and_close_case(db: Database, calm: int, therapist: Actor
         ["Both partners", "Talked about weekly rituals."],
     ]
     assert_no_none(at)
+    choose(at, RECORDS, "✏️ Case details")
     rerun(at.checkbox(key="confirm_close").check())
     rerun(_button(at, "Close this case").click())
     assert couples.get_couple(db, therapist, calm).status == "closed"
@@ -331,7 +334,7 @@ def test_record_session_and_close_case(db: Database, calm: int, therapist: Actor
 
 
 def test_edit_refuses_bad_email_with_message(db: Database, calm: int, therapist: Actor) -> None:
-    at = open_couple(therapist, calm)
+    at = choose(open_couple(therapist, calm), RECORDS, "✏️ Case details")
     at.text_input(key="email_A").input("nonsense")
     rerun(_button(at, "Save changes").click())
     assert any(

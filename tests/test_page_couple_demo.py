@@ -12,7 +12,7 @@ import pytest
 from analytics.demo.build import SUPERVISOR, build_demo
 from analytics.practice.therapists import get_actor
 from analytics.store.db import Database
-from tests.test_pages import assert_no_none, open_couple
+from tests.test_pages import assert_no_none, choose, open_couple
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -45,7 +45,11 @@ def test_every_demo_couples_page_shows_the_couple_view(db: Database) -> None:
         # One line per partner (every demo partner checks in), whatever else marks the axis.
         assert len([t for t in progress["data"] if t.get("mode") == "lines+markers"]) == 2, code
         assert any("most concerning first" in title for title in charts), code
-        assert any("every check-in" in title for title in charts), code
+        heatmaps = [
+            json.loads(c.proto.spec)["layout"]["title"]["text"]
+            for c in choose(at, "More detail", "Each check-in, scale by scale").get("plotly_chart")
+        ]
+        assert any("every check-in" in title for title in heatmaps), code
         texts = " ".join(str(t.value) for t in at.text)
         assert "None" not in texts and "nan" not in texts.split(), code
         if int(couple_id) in positive:

@@ -12,7 +12,7 @@ import pytest
 from analytics.practice.access import Actor
 from analytics.store.db import Database
 from tests import factories
-from tests.test_pages import TODAY, open_couple
+from tests.test_pages import TODAY, choose, open_couple
 
 pytestmark = pytest.mark.usefixtures("app_env")
 PROFILE = "latest check-in, most concerning first"
@@ -49,7 +49,9 @@ def test_profile_and_heatmap_show_both_partners(db: Database, therapist: Actor) 
     assert set(rings["Better beyond noise since the first check-in"]["customdata"]) == {"A"}
     assert set(rings["Worse beyond noise since the first check-in"]["customdata"]) == {"B"}
     assert len(profile["layout"]["yaxis"]["categoryarray"]) == 13
-    (heatmap,) = _charts(at, HEATMAP)
+    # The heatmap is drawn when asked for, under "More detail".
+    assert not _charts(at, HEATMAP)
+    (heatmap,) = _charts(choose(at, "More detail", "Each check-in, scale by scale"), HEATMAP)
     assert _names(heatmap) == ["F-1 Alpha (A)", "F-1 Beta (B)"]
     assert [len(t["x"]) for t in heatmap["data"]] == [2, 2]
     assert "needs a second check-in" not in _captions(at)
@@ -64,7 +66,7 @@ def test_one_check_in_from_one_partner_says_what_cannot_be_shown(
     (profile,) = _charts(at, PROFILE)
     assert "F-2 Beta (B): no check-ins yet" in _names(profile)
     assert not [t for t in profile["data"] if t["name"].startswith("Gap") and t.get("x")]
-    (heatmap,) = _charts(at, HEATMAP)
+    (heatmap,) = _charts(choose(at, "More detail", "Each check-in, scale by scale"), HEATMAP)
     assert [len(t["x"]) for t in heatmap["data"]] == [1, 0]
     captions = _captions(at)
     assert "Partner B has no check-ins yet" in captions
@@ -75,6 +77,7 @@ def test_no_check_ins_no_profile(db: Database, therapist: Actor) -> None:
     couple_id = factories.couple(db, therapist, "F-3")
     at = open_couple(therapist, couple_id)
     assert not _charts(at, PROFILE) and not _charts(at, HEATMAP)
+    assert not [c for c in at.segmented_control if c.label == "More detail"]
     assert "the profile appears after the first check-in" in _captions(at)
 
 

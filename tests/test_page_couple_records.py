@@ -13,10 +13,29 @@ from analytics.practice import couples, safety, sessions
 from analytics.practice.access import PRACTICE, Actor
 from analytics.store.db import Database
 from tests import factories
-from tests.test_pages import TODAY, assert_no_none, frame, markdown_texts, open_couple, rerun
+from tests.test_pages import (
+    TODAY,
+    assert_no_none,
+    choose,
+    frame,
+    markdown_texts,
+    open_couple,
+    rerun,
+)
 
 pytestmark = pytest.mark.usefixtures("app_env")
 DAY = TODAY.date() - dt.timedelta(days=7)
+RECORDS = "Sessions and case details"
+
+
+def _sessions(actor: Actor, couple_id: int) -> Any:
+    """The couple page with its sessions shown (drawn only when asked for)."""
+    return choose(open_couple(actor, couple_id), RECORDS, "🗓️ Sessions")
+
+
+def _details(actor: Actor, couple_id: int) -> Any:
+    """The couple page with its case details shown (drawn only when asked for)."""
+    return choose(open_couple(actor, couple_id), RECORDS, "✏️ Case details")
 
 
 def _button(at: Any, label: str) -> Any:
@@ -40,7 +59,7 @@ def case(db: Database, therapist: Actor) -> int:
 def test_second_session_on_a_day_asks_then_saves_once_confirmed(
     db: Database, case: int, therapist: Actor
 ) -> None:
-    at = open_couple(therapist, case)
+    at = _sessions(therapist, case)
     at.date_input(key="add_session_0_d").set_value(DAY)
     at.text_area(key="add_session_0_n").input("Second talk")
     rerun(_button(at, "Save session").click())
@@ -61,7 +80,7 @@ def test_second_session_on_a_day_asks_then_saves_once_confirmed(
 
 def test_correct_a_session(db: Database, case: int, therapist: Actor) -> None:
     sid = int(db.query_value("SELECT id FROM sessions"))
-    at = open_couple(therapist, case)
+    at = _sessions(therapist, case)
     form = f"edit_session_{sid}"
     assert at.text_area(key=f"{form}_n").value == "Talked about trust."
     at.selectbox(key=f"{form}_a").select("A")
@@ -80,7 +99,7 @@ def test_correct_a_session(db: Database, case: int, therapist: Actor) -> None:
 
 def test_delete_needs_the_confirmation(db: Database, case: int, therapist: Actor) -> None:
     sid = int(db.query_value("SELECT id FROM sessions"))
-    at = open_couple(therapist, case)
+    at = _sessions(therapist, case)
     assert _button(at, "Delete session").disabled  # AppTest, like a browser, cannot click it
     rerun(at.checkbox(key=f"delete_session_{sid}").check())
     assert not _button(at, "Delete session").disabled
@@ -99,7 +118,7 @@ def test_delete_needs_the_confirmation(db: Database, case: int, therapist: Actor
 def test_pause_resume_and_close_with_confirmation(
     db: Database, case: int, therapist: Actor
 ) -> None:
-    at = open_couple(therapist, case)
+    at = _details(therapist, case)
     assert "Resume this case" not in _labels(at) and "Reopen this case" not in _labels(at)
     rerun(_button(at, "Pause this case").click())
     assert couples.get_couple(db, therapist, case).status == "paused"
@@ -137,9 +156,20 @@ def test_missing_values_show_as_blank_or_not_set(db: Database, therapist: Actor)
     safety.record_assessment(
         db, PRACTICE, couple_id, note="Checked.", assessed_on=TODAY.date(), today=TODAY.date()
     )
-    at = open_couple(therapist, couple_id)
+    at = _sessions(therapist, couple_id)
     header = at.text[0].value
     assert "hurt partner: not set" in header and "None" not in header
     assert not [t.value for t in at.text if "None" in t.value or "nan" in t.value]
     assert frame(at, "session_number")["notes"].tolist() == [""]
     assert_no_none(at)
+
+
+def test_records_open_on_request_with_a_summary(db: Database, case: int, therapist: Actor) -> None:
+    """Sessions and case details are drawn when asked for; until then a line sums them up."""
+    at = open_couple(therapist, case)
+    assert f"1 session(s) recorded, the last on {DAY:%d %b %Y}." in " ".join(
+        c.value for c in at.caption
+    )
+    assert not [b for b in at.button if b.label in ("Save session", "Save changes")]
+    assert "Save session" in _labels(choose(at, RECORDS, "🗓️ Sessions"))
+    assert "Save changes" in _labels(choose(at, RECORDS, "✏️ Case details"))

@@ -75,6 +75,12 @@ def open_couple(actor: Actor, couple_id: int) -> AppTest:
     return open_app(actor, "pages/couple.py", couple_id=couple_id)
 
 
+def choose(at: AppTest, control: str, option: str) -> AppTest:
+    """Pick `option` on the segmented control labelled `control`, and run the app again."""
+    (found,) = [c for c in at.segmented_control if c.label == control]
+    return rerun(found.set_value(option))
+
+
 def rerun(target: Any) -> AppTest:
     """Run the app again (`target` is the AppTest or a widget just used); fails on any
     exception."""

@@ -8,8 +8,11 @@ is on the right (profile) or the same colour (heatmap). Hovers always show the s
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -132,7 +135,12 @@ def concern_order(scales: pd.DataFrame, partners: pd.DataFrame) -> list[str]:
     return [code for _, code in sorted(keyed)]
 
 
-def _hover(scale: Scale, row: pd.Series, names: dict[str, str], gap: pd.Series | None) -> str:
+def _hover(
+    scale: Scale,
+    row: Mapping[Hashable, Any],
+    names: dict[str, str],
+    gap: Mapping[Hashable, Any] | None,
+) -> str:
     """What one partner's latest point means, in plain words (every piece escaped)."""
     label = str(row["partner"])
     lines = [
@@ -188,7 +196,8 @@ def profile_chart(
     scored = set(partners.loc[partners["latest"].notna(), "scale_code"].astype(str))
     order = [c for c in concern_order(scales, partners) if c in scored]
     ylabels = {code: plain(info[code].label) for code in order}
-    gap_by = {str(g["scale_code"]): g for _, g in gaps.iterrows()}
+    # Records, not iterrows: a pandas row per scale costs more than the whole chart.
+    gap_by = {str(g["scale_code"]): g for g in gaps.to_dict("records")}
 
     def place(code: str, value: float) -> float:
         return round(100 * info[code].place(value), 2)
@@ -197,7 +206,7 @@ def profile_chart(
     # Gap lines first, so the partners' markers sit on top. Only where both partners scored.
     latest = {
         (str(r["scale_code"]), str(r["partner"])): r
-        for _, r in partners.iterrows()
+        for r in partners.to_dict("records")
         if not _missing(r["latest"])
     }
     for wide, name, colour, width in (
@@ -373,6 +382,9 @@ def _column_labels(when: pd.Series) -> list[str]:
     return [d if n == 0 else f"{d} ({n + 1})" for d, n in zip(days, nth, strict=True)]
 
 
+CELL_TEXT_COLUMNS = 16  # most check-ins per panel whose cells still show their score
+
+
 def heatmap_chart(
     scales: pd.DataFrame,
     scores: pd.DataFrame,
@@ -403,19 +415,20 @@ def heatmap_chart(
         sheets = part.drop_duplicates("response_id").sort_values("completed_at")
         columns = _column_labels(sheets["completed_at"])
         where = dict(zip(sheets["response_id"], range(len(sheets)), strict=True))
-        z: list[list[float | None]] = [[None] * len(columns) for _ in codes]
-        text = [[""] * len(columns) for _ in codes]
-        hover = [["Not scored"] * len(columns) for _ in codes]
+        # numpy grids: plotly checks a list of lists cell by cell (most of the chart's cost).
+        z = np.full((len(codes), len(columns)), np.nan)
+        text = np.full((len(codes), len(columns)), "", dtype=object)
+        hover = np.full((len(codes), len(columns)), "Not scored", dtype=object)
         row_of = {c: i for i, c in enumerate(codes)}
         bands = part["band"] if "band" in part else pd.Series([None] * len(part))
         for code, response, score, band_label in zip(
             part["scale_code"], part["response_id"], part["score"], bands, strict=True
         ):
             i, j, s = row_of[str(code)], where[response], info[str(code)]
-            z[i][j] = round(s.place(score), 3)
-            text[i][j] = f"{float(score):.1f}"
+            z[i, j] = round(s.place(score), 3)
+            text[i, j] = f"{float(score):.1f}"
             band = _words(band_label)
-            hover[i][j] = (
+            hover[i, j] = (
                 f"<b>{ylabels[i]}</b><br>{columns[j]}: {float(score):.1f} on {s.range_words()}"
                 + (f"<br>Range: {band}" if band else "")
             )
@@ -425,8 +438,11 @@ def heatmap_chart(
                 x=columns,
                 y=ylabels,
                 z=z,
-                text=text,
-                texttemplate="%{text}",
+                # Scores in the cells while they fit and stay legible; beyond that the colour
+                # carries the pattern and the hover the number (a year of weekly check-ins
+                # would be 1,300 overlapping labels that also slow the page down).
+                text=text if len(columns) <= CELL_TEXT_COLUMNS else None,
+                texttemplate="%{text}" if len(columns) <= CELL_TEXT_COLUMNS else None,
                 hovertext=hover,
                 hoverinfo="text",
                 name=plain(names.get(label, f"Partner {label}")),

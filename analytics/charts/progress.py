@@ -1,9 +1,10 @@
 """Plotly figure builders. Figures are self-contained: no web fonts, no MathJax, no CDN.
 
 The progress chart puts both partners on one scale over time: the distressed range shaded and
-named, the latest point ringed where the clinical SQL calls the change since the first check-in
-reliable, and events (sessions, safety answers) marked on the time axis with their details on
-hover. Every piece of text that people or files supply is escaped (analytics.charts.text.plain).
+named, the check-ins ringed where the clinical SQL finds that a reliable change (since the first
+check-in) happened, and events (sessions, safety answers) marked on the time axis with their
+details on hover. Every piece of text that people or files supply is escaped
+(analytics.charts.text.plain).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def score_chart(
     title: str,
     direction: str = "higher_better",
     cutoff: float | None = None,
-    changes: pd.DataFrame | None = None,
+    steps: pd.DataFrame | None = None,
     marks: Sequence[TimeMark] = (),
 ) -> go.Figure:
     """Both partners' scores on one scale over time.
@@ -151,19 +152,26 @@ def score_chart(
         names: partner label -> name shown in the legend (escaped here, shown literally).
         scale_label: the axis title; score_range: the scale's lowest and highest score.
         direction, cutoff: the scale's direction and the cutoff used (None: no shading).
-        changes: one row per partner from the clinical SQL (scale_change): partner, category,
-            latest_at, latest, baseline. Where the category is a reliable improvement or
-            deterioration, the partner's latest point is ringed and labelled.
+        steps: one row per partner and check-in from the clinical SQL (checkin_change):
+            partner, completed_at, baseline, score, category, previous_category. A check-in
+            where a reliable improvement or deterioration happened (the category from the
+            first check-in turns reliable there) is ringed; the latest such change per partner
+            is labelled while it still holds at the latest check-in.
         marks: events drawn on the time axis (dotted lines, details on hover).
     """
     low, high = score_range
     facts = ScaleFacts(scale_label, low, high, direction, cutoff)
     pad = (high - low) * 0.04
-    reliable: dict[str, Any] = {}  # partner -> its scale_change row (a namedtuple)
-    if changes is not None:
-        for row in changes.itertuples():
-            if str(row.category) in IMPROVED + DETERIORATED:
-                reliable[str(row.partner)] = row
+    # partner -> the check-ins (their steps rows) where a reliable change happened: the category
+    # (first check-in to this one) is reliable and differs from the check-in before.
+    happened: dict[str, list[Any]] = {}
+    still: dict[str, str] = {}  # partner -> category at the latest check-in
+    if steps is not None and not steps.empty:
+        for row in steps.sort_values("completed_at").itertuples():
+            label, category = str(row.partner), str(row.category)
+            still[label] = category
+            if category in IMPROVED + DETERIORATED and category != row.previous_category:
+                happened.setdefault(label, []).append(row)
     traces: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
     for label in ("A", "B"):
@@ -192,40 +200,39 @@ def score_chart(
         sizes = [8] * len(part)
         ring_widths = [0] * len(part)
         ring_colours = [PARTNER_COLOURS[label]] * len(part)
-        mark = reliable.get(label)
-        # The SQL's latest score: the point at its latest_at (absent points are not ringed).
-        at = (
-            []
-            if mark is None
-            else [
-                i for i, t in enumerate(part["completed_at"]) if pd.Timestamp(t) == mark.latest_at
-            ]
-        )
-        if mark is not None and at:
-            i = at[-1]
+        index = {pd.Timestamp(t): i for i, t in enumerate(part["completed_at"])}
+        # Points the scores do not show (none, normally) are not ringed.
+        marked = [
+            (index[pd.Timestamp(r.completed_at)], r)
+            for r in happened.get(label, [])
+            if pd.Timestamp(r.completed_at) in index
+        ]
+        for n, (i, mark) in enumerate(marked):
             better = str(mark.category) in IMPROVED
             colour = BETTER_COLOUR if better else WORSE_COLOUR
             sizes[i], ring_widths[i], ring_colours[i] = 15, 3, colour
-            words = CHANGE_WORDS[str(mark.category)]
             hovers[i] += (
                 f"<br>Since the first check-in: {float(mark.baseline):.1f} →"
-                f" {float(mark.latest):.1f}, {words}"
+                f" {float(mark.score):.1f}, {CHANGE_WORDS[str(mark.category)]}"
+                " (reached at this check-in)"
             )
-            annotations.append(
-                dict(
-                    x=part["completed_at"].iloc[i],
-                    y=round(float(part["score"].iloc[i]), 2),
-                    text=f"{label}: {'better' if better else 'worse'} beyond noise",
-                    showarrow=True,
-                    arrowhead=2,
-                    arrowcolor=colour,
-                    ax=0,
-                    ay=-36 if label == "A" else 36,
-                    font=dict(color=colour),
-                    bgcolor=TRANSPARENT,
-                    name=f"reliable_change_{label}",
+            # One label per partner: the latest such change, while it still holds.
+            if n == len(marked) - 1 and still.get(label) == str(mark.category):
+                annotations.append(
+                    dict(
+                        x=part["completed_at"].iloc[i],
+                        y=round(float(part["score"].iloc[i]), 2),
+                        text=f"{label}: {'better' if better else 'worse'} beyond noise",
+                        showarrow=True,
+                        arrowhead=2,
+                        arrowcolor=colour,
+                        ax=0,
+                        ay=-36 if label == "A" else 36,
+                        font=dict(color=colour),
+                        bgcolor=TRANSPARENT,
+                        name=f"reliable_change_{label}",
+                    )
                 )
-            )
         traces.append(
             dict(
                 type="scatter",

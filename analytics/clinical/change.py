@@ -60,3 +60,17 @@ def partner_change(
         " ORDER BY couple_id, instrument_code, position, partner",
         scope(actor, couple_ids),
     )
+
+
+def checkin_change(
+    db: Database, actor: Actor, couple_id: int, instrument_code: str, scale_code: str
+) -> pd.DataFrame:
+    """Each partner's change from their first check-in to every check-in on one scale (macro
+    `checkin_change`), oldest first: partner, completed_at, baseline, score, change,
+    improvement_index, category and previous_category (the category one check-in before)."""
+    return db.query_df(
+        "SELECT partner, completed_at, response_id, baseline, score, change, improvement_index,"
+        " category, previous_category FROM checkin_change(?, ?, ?, scales := ?)"
+        " WHERE instrument_code = ? ORDER BY partner, completed_at, response_id",
+        [*scope(actor, [couple_id]), [scale_code], instrument_code],
+    )

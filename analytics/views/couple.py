@@ -14,15 +14,15 @@ import plotly.graph_objects as go
 
 from analytics.charts.progress import TimeMark, score_chart, wrapped
 from analytics.charts.text import plain
-from analytics.clinical import change, flags, gaps
+from analytics.clinical import change
 from analytics.clinical.change import CATEGORIES, CUTOFF_METHODS, RC_METHODS, category_label
 from analytics.clinical.flags import flag_label
-from analytics.clinical.scope import scope
 from analytics.practice import access, safety
 from analytics.practice.access import Actor
-from analytics.practice.couples import Couple, get_couple
-from analytics.practice.sessions import ATTENDANCE, list_sessions
+from analytics.practice.couples import Couple
+from analytics.practice.sessions import ATTENDANCE
 from analytics.store.db import Database
+from analytics.views.couple_facts import CoupleFacts, couple_facts
 
 
 @dataclass(frozen=True)
@@ -79,44 +79,41 @@ def _number(value: Any, fmt: str = "{:.1f}") -> str:
 
 def _scale_table(rows: pd.DataFrame, gap_rows: pd.DataFrame) -> pd.DataFrame:
     """One row per scale of the couple's instruments: both partners side by side, as text."""
+    # Plain dict lookups: filtering the frames once per scale and partner cost ~0.1 s a page.
+    by_partner = {
+        (str(r["instrument_code"]), str(r["scale_code"]), str(r["partner"])): r
+        for r in rows.to_dict("records")
+    }
+    by_scale = {
+        (str(r["instrument_code"]), str(r["scale_code"])): r for r in gap_rows.to_dict("records")
+    }
     out = []
     keys = rows[["instrument_code", "scale_code", "scale_label", "position"]].drop_duplicates()
     keys = keys.sort_values(["instrument_code", "position"])
-    for key in keys.itertuples():
-        row: dict[str, object] = {"scale": key.scale_label}
+    for code, scale, scale_label in zip(
+        keys["instrument_code"], keys["scale_code"], keys["scale_label"], strict=True
+    ):
+        row: dict[str, object] = {"scale": scale_label}
         for label in ("A", "B"):
-            part = rows[
-                (rows["instrument_code"] == key.instrument_code)
-                & (rows["scale_code"] == key.scale_code)
-                & (rows["partner"] == label)
-            ]
-            x = part.iloc[0] if len(part) else None
+            x = by_partner.get((str(code), str(scale), label))
             prefix = label.lower()
             row[f"{prefix}_baseline"] = _number(None if x is None else x["baseline"])
             row[f"{prefix}_latest"] = _number(None if x is None else x["latest"])
             row[f"{prefix}_change"] = _number(
                 None if x is None or x["n_scores"] < 2 else x["change"], "{:+.1f}"
             )
-            beyond = (
-                "—"
-                if x is None
-                or x["category"]
-                in (
-                    "not_enough_data",
-                    "no_reliable_change_figure",
-                )
-                else ("Yes" if bool(x["reliable"]) else "No")
+            unmeasured = x is None or x["category"] in (
+                "not_enough_data",
+                "no_reliable_change_figure",
             )
-            row[f"{prefix}_beyond_noise"] = beyond
+            row[f"{prefix}_beyond_noise"] = (
+                "—" if unmeasured else ("Yes" if bool(x["reliable"]) else "No")  # type: ignore[index]
+            )
             row[f"{prefix}_category"] = (
                 "No check-ins" if x is None else category_label(str(x["category"]))
             )
-        gap = gap_rows[
-            (gap_rows["instrument_code"] == key.instrument_code)
-            & (gap_rows["scale_code"] == key.scale_code)
-        ]
-        if len(gap):
-            g = gap.iloc[0]
+        g = by_scale.get((str(code), str(scale)))
+        if g is not None:
             row["gap"] = f"{abs(float(g['latest_gap'])):.1f}" + (
                 " (beyond noise)" if bool(g["exceeds_noise"]) else ""
             )
@@ -164,12 +161,17 @@ def _texts(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:
 
 
 def couple_overview(
-    db: Database, actor: Actor, couple_id: int, *, as_of: dt.date
+    db: Database,
+    actor: Actor,
+    couple_id: int,
+    *,
+    as_of: dt.date,
+    facts: CoupleFacts | None = None,
 ) -> CoupleOverview:
-    """The couple page's content. Refuses couples outside the actor's caseload."""
-    couple = get_couple(db, actor, couple_id)
-    raised = flags.couple_flags(db, actor, as_of=as_of, couple_ids=[couple_id])
-    changes = change.partner_change(db, actor, [couple_id])
+    """The couple page's content (from `facts` when given, read for this couple and date).
+    Refuses couples outside the actor's caseload."""
+    facts = facts or couple_facts(db, actor, couple_id, as_of=as_of)
+    couple, raised, changes = facts.couple, facts.flags, facts.changes
     latest, chart_instrument, chart_scales = _chart_scales(db, changes)
     headline = "" if latest is None else str(latest["scale_label"])
     progress = pd.DataFrame(
@@ -189,8 +191,8 @@ def couple_overview(
     )
     return CoupleOverview(
         couple=couple,
-        safety=flags.safety_answers(db, actor, couple_id),
-        unanswered=flags.safety_unanswered(db, actor, couple_id),
+        safety=facts.safety,
+        unanswered=facts.unanswered,
         assessments=safety.assessments(db, actor, couple_id),
         flags=pd.DataFrame(
             {
@@ -200,10 +202,10 @@ def couple_overview(
             }
         ),
         progress=progress,
-        scales=_scale_table(changes, gaps.scale_gaps(db, actor, [couple_id])),
+        scales=_scale_table(changes, facts.gaps),
         methods=_methods(changes) if len(changes) else pd.DataFrame(),
         texts=_texts(db, actor, couple_id),
-        sessions=list_sessions(db, actor, couple_id),
+        sessions=facts.sessions,
         headline=headline,
         chart_instrument=chart_instrument,
         chart_scales=chart_scales,
@@ -289,28 +291,35 @@ def _safety_marks(answers: pd.DataFrame, unanswered: pd.DataFrame) -> list[TimeM
 
 
 def progress_chart(
-    db: Database, actor: Actor, couple_id: int, instrument_code: str, scale_code: str
+    db: Database,
+    actor: Actor,
+    couple_id: int,
+    instrument_code: str,
+    scale_code: str,
+    *,
+    as_of: dt.date,
+    facts: CoupleFacts | None = None,
 ) -> ProgressChart:
     """Both partners on one scale over time, with the distressed range, reliable changes,
-    sessions and safety answers, and what thin data cannot show yet. Refuses couples outside
-    the actor's caseload."""
-    couple = get_couple(db, actor, couple_id)
-    scored = db.query_df(
-        "SELECT partner, completed_at, score, band, band_meaning FROM scale_scores(?, ?, ?)"
-        " WHERE instrument_code = ? AND scale_code = ? ORDER BY partner, completed_at",
-        [*scope(actor, [couple_id]), instrument_code, scale_code],
-    )
+    sessions and safety answers, and what thin data cannot show yet (from `facts` when given).
+    Refuses couples outside the actor's caseload."""
+    facts = facts or couple_facts(db, actor, couple_id, as_of=as_of)
+    couple = facts.couple
+    on_scale = facts.scores[
+        (facts.scores["instrument_code"] == instrument_code)
+        & (facts.scores["scale_code"] == scale_code)
+    ]
+    scored = on_scale[["partner", "completed_at", "score", "band", "band_meaning"]]
+    scored = scored.sort_values(["partner", "completed_at"]).reset_index(drop=True)
     # Per partner: the change since the first check-in and the scale's criteria (newest version
     # answered), from the one clinical definition.
-    facts = db.query_df(
-        "SELECT partner, n_scores, baseline, latest, latest_at, category, scale_label,"
-        " direction, score_min, score_max, cutoff_used"
-        " FROM scale_change(?, ?, ?, scales := ?) WHERE instrument_code = ? ORDER BY partner",
-        [*scope(actor, [couple_id]), [scale_code], instrument_code],
-    )
-    if scored.empty or facts.empty:
+    changes = facts.changes[
+        (facts.changes["instrument_code"] == instrument_code)
+        & (facts.changes["scale_code"] == scale_code)
+    ].sort_values("partner")
+    if scored.empty or changes.empty:
         return ProgressChart(None, ["No check-in has a score on this scale yet."])
-    first = facts.iloc[0]
+    first = changes.iloc[0]
     label = str(first["scale_label"])
     cutoff = None if pd.isna(first["cutoff_used"]) else float(first["cutoff_used"])
     names = {p.label: f"{p.name} ({p.label})" for p in couple.partners}
@@ -323,7 +332,7 @@ def progress_chart(
                 f"Partner {partner} has no check-ins on this scale yet: only partner {other}"
                 " is shown."
             )
-    if int(facts["n_scores"].max()) < 2:
+    if int(changes["n_scores"].max()) < 2:
         notes.append(
             "One check-in so far: change since the first check-in, and whether it is beyond"
             " measurement noise, needs a second check-in."
@@ -341,13 +350,10 @@ def progress_chart(
         title=f"{label} over time",
         direction=str(first["direction"]),
         cutoff=cutoff,
-        changes=facts,
+        steps=change.checkin_change(db, actor, couple_id, instrument_code, scale_code),
         marks=[
-            *_session_marks(list_sessions(db, actor, couple_id)),
-            *_safety_marks(
-                flags.safety_answers(db, actor, couple_id),
-                flags.safety_unanswered(db, actor, couple_id),
-            ),
+            *_session_marks(facts.sessions),
+            *_safety_marks(facts.safety, facts.unanswered),
         ],
     )
     return ProgressChart(figure, notes)

@@ -24,13 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from analytics.clinical import change, flags, gaps
 from analytics.clinical.flags import flag_label
 from analytics.practice import access
 from analytics.practice.access import Actor
-from analytics.practice.couples import get_couple
-from analytics.practice.sessions import list_sessions
 from analytics.store.db import Database
+from analytics.views.couple_facts import CoupleFacts, couple_facts
 
 # At most this many changes are named on the changes line; the rest are counted.
 CHANGES_NAMED = 3
@@ -220,11 +218,19 @@ def _texts_line(counts: dict[str, tuple[int, int]]) -> str:
     return f"{total} free-text {noun} since then ({who}): read them under “In their own words”."
 
 
-def couple_digest(db: Database, actor: Actor, couple_id: int, *, as_of: dt.date) -> Digest:
+def couple_digest(
+    db: Database,
+    actor: Actor,
+    couple_id: int,
+    *,
+    as_of: dt.date,
+    facts: CoupleFacts | None = None,
+) -> Digest:
     """What changed since the couple's last recorded session (or, before one, since therapy
-    started), in at most five plain-text lines. Refuses couples outside the actor's caseload."""
-    couple = get_couple(db, actor, couple_id)
-    recorded = list_sessions(db, actor, couple_id)
+    started), in at most five plain-text lines (from `facts` when given). Refuses couples
+    outside the actor's caseload."""
+    facts = facts or couple_facts(db, actor, couple_id, as_of=as_of)
+    couple, recorded = facts.couple, facts.sessions
     since = None if recorded.empty else _day(recorded["session_date"].max())
     counts = _counts(db, actor, couple_id, since)
     new_checkins = sum(n for n, _ in counts.values())
@@ -238,19 +244,17 @@ def couple_digest(db: Database, actor: Actor, couple_id: int, *, as_of: dt.date)
                 ],
             )
         lines = [f"No new check-ins since the last session on {since:%d %b %Y}."]
-        gap_rows = gaps.scale_gaps(db, actor, [couple_id])
-        if not gap_rows.empty:
-            lines.append(_gap_line(gap_rows))
+        if not facts.gaps.empty:
+            lines.append(_gap_line(facts.gaps))
         return Digest(since, lines)
-    changes = change.partner_change(db, actor, [couple_id])
-    raised = flags.couple_flags(db, actor, as_of=as_of, couple_ids=[couple_id])
+    changes, raised = facts.changes, facts.flags
     return Digest(
         since,
         [
             _checkins_line(counts, since, couple.start_date),
             _changes_line(changes, since),
             _flags_line(raised, changes, since),
-            _gap_line(gaps.scale_gaps(db, actor, [couple_id])),
+            _gap_line(facts.gaps),
             _texts_line(counts),
         ],
     )

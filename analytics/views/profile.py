@@ -4,16 +4,16 @@ scale_criteria); this module only picks the couple's instrument and arranges the
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.charts.profile import concern_order, heatmap_chart, profile_chart
-from analytics.clinical import change, gaps, scores
 from analytics.practice.access import Actor
-from analytics.practice.couples import get_couple
 from analytics.store.db import Database
+from analytics.views.couple_facts import CoupleFacts, couple_facts
 
 SCALE_COLUMNS = ["scale_code", "scale_label", "position", "direction", "score_min", "score_max"]
 
@@ -51,10 +51,18 @@ def instrument_scales(db: Database, instrument_id: int) -> pd.DataFrame:
     )
 
 
-def couple_profile(db: Database, actor: Actor, couple_id: int) -> CoupleProfile:
-    """Profile and heatmap of the couple's instrument. Refuses couples outside the caseload."""
-    couple = get_couple(db, actor, couple_id)
-    scored = scores.scale_scores(db, actor, [couple_id])
+def couple_profile(
+    db: Database,
+    actor: Actor,
+    couple_id: int,
+    *,
+    as_of: dt.date,
+    facts: CoupleFacts | None = None,
+) -> CoupleProfile:
+    """Profile and heatmap of the couple's instrument (from `facts` when given). Refuses
+    couples outside the caseload."""
+    facts = facts or couple_facts(db, actor, couple_id, as_of=as_of)
+    couple, scored = facts.couple, facts.scores
     if scored.empty:
         return CoupleProfile(
             instrument="",
@@ -68,10 +76,8 @@ def couple_profile(db: Database, actor: Actor, couple_id: int) -> CoupleProfile:
     instrument = str(scales["instrument"].iloc[0]) if len(scales) else code
     scales = scales.drop(columns="instrument")
     mine = scored[scored["instrument_code"] == code]
-    changes = change.partner_change(db, actor, [couple_id])
-    changes = changes[changes["instrument_code"] == code]
-    gap_rows = gaps.scale_gaps(db, actor, [couple_id])
-    gap_rows = gap_rows[gap_rows["instrument_code"] == code]
+    changes = facts.changes[facts.changes["instrument_code"] == code]
+    gap_rows = facts.gaps[facts.gaps["instrument_code"] == code]
     names = {p.label: f"{p.name} ({p.label})" for p in couple.partners}
 
     notes = []
