@@ -216,6 +216,12 @@ WITH chosen AS (
                 ELSE 'No check-in from partner ' || who || ' for ' || days
                      || ' days (the last on ' || strftime(last_at, '%-d %b %Y') || ').' END
     FROM late
+    UNION ALL
+    -- Repair stalls come from the product's own macro here too: a handful of repair cases, not
+    -- a year of answers, so they cost both sides the same.
+    SELECT couple_id, 7, 'repair_stall', 'medium',
+           string_agg(reason, ' ' ORDER BY rule_rank, milestone)
+    FROM repair_stalls(TRUE, NULL, NULL, $as_of) GROUP BY couple_id
 ), flagged AS (
     SELECT couple_id, min(rank) AS top_rank,
            list({'kind': kind, 'severity': severity, 'reason': reason} ORDER BY rank) AS flags

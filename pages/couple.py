@@ -550,16 +550,6 @@ if records == DETAILS_FORM:
         therapist_id = ui.therapist_select(actor, couple.therapist_id) or couple.therapist_id
         entries = ui.partner_fields("", couple.partners)
         start = st.date_input("Start date", value=couple.start_date)
-        repair = st.checkbox(
-            "Repair after a betrayal is part of the work", value=couple.repair_focus
-        )
-        hurt = st.radio(
-            "Hurt partner (sets the pace of rebuilding)",
-            [None, "A", "B"],
-            index=[None, "A", "B"].index(couple.hurt_partner),
-            horizontal=True,
-            format_func=lambda v: "Not set" if v is None else f"Partner {v}",
-        )
         if st.form_submit_button("Save changes"):
             with ui.guarded():
                 couples.update_couple(
@@ -571,11 +561,16 @@ if records == DETAILS_FORM:
                     partner_b=entries[1],
                     therapist_id=therapist_id,
                     start_date=start,
-                    repair_focus=repair,
-                    hurt_partner=hurt,
                 )
                 ui.changed()
                 ui.flash("Case details saved.")
+    # Repair after a betrayal has its own records (hurt partner, milestones, history).
+    st.page_link(
+        "pages/repair.py",
+        label="Repair after a betrayal: open or update a repair case",
+        icon="🩹",
+        query_params={"couple": couple.case_code},
+    )
 
     def _set_status(status: str, done: str) -> None:
         with ui.guarded():

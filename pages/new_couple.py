@@ -19,7 +19,6 @@ with st.form("new_couple"):
     therapist_id = ui.therapist_select(actor, actor.id)
     entries = ui.partner_fields("new_")
     start = st.date_input("Start date", value=ui.today())
-    repair = st.checkbox("Repair after a betrayal is part of the work")
     submitted = st.form_submit_button("Add couple", type="primary")
 
 if submitted:
@@ -32,10 +31,14 @@ if submitted:
             entries[1],
             therapist_id=therapist_id,
             start_date=start,
-            repair_focus=repair,
         )
         ui.changed()
         st.session_state["couple_id"] = couple_id
         # The code passed validation; escaped all the same, as every Markdown text from a person.
         st.success(f"Added {ui.escape_markdown(case_code.strip().upper())}.", icon="✅")
         st.page_link("pages/couple.py", label="Open the couple", icon="👫")
+        st.page_link(
+            "pages/repair.py",
+            label="Working on repair after a betrayal? Open a repair case",
+            icon="🩹",
+        )

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from analytics.charts.progress import PARTNER_COLOURS, TimeMark, score_chart
+from analytics.charts.progress import PARTNER_COLOURS, WORSE_COLOUR, TimeMark, score_chart
 from analytics.practice import sessions
 from analytics.practice.access import Actor
 from analytics.store.db import Database
@@ -96,23 +96,34 @@ def _steps(partner: str, values: list[float], categories: list[str]) -> pd.DataF
     )
 
 
-def test_reliable_change_rings_the_check_in_where_it_happened() -> None:
-    """A: better beyond noise from week 1 on (ringed once, at week 1, and labelled); B: worse at
-    week 1, back within noise at week 2 (ringed at week 1, not labelled: it no longer holds)."""
+def test_reliable_change_rings_the_check_in_from_which_it_held() -> None:
+    """A: better beyond noise at week 1, within noise at week 2, better again from week 3 (ringed
+    and labelled once, at week 3: from there it held). B: worse at week 1, back within noise at
+    week 2 (no ring: it no longer holds)."""
     steps = pd.concat(
         [
-            _steps("A", [2, 4, 5], ["not_enough_data", "improved", "improved"]),
+            _steps(
+                "A",
+                [2, 4, 3, 5, 5],
+                ["not_enough_data", "improved", "unchanged"] + ["improved"] * 2,
+            ),
             _steps("B", [5, 3, 4], ["not_enough_data", "deteriorated", "unchanged"]),
         ]
     )
-    fig = _chart(scores=_scores([2, 4, 5], [5, 3, 4]), steps=steps)
+    fig = _chart(scores=_scores([2, 4, 3, 5, 5], [5, 3, 4]), steps=steps)
     a, b = _partners(fig)
-    assert list(a["marker"]["line"]["width"]) == [0, 3, 0]
-    assert list(b["marker"]["line"]["width"]) == [0, 3, 0]
-    assert "better beyond measurement noise (reached at this check-in)" in a["hovertext"][1]
-    assert "worse beyond measurement noise" in b["hovertext"][1]
+    assert list(a["marker"]["line"]["width"]) == [0, 0, 0, 3, 0]
+    assert set(b["marker"]["line"]["width"]) == {0}
+    assert "better beyond measurement noise, and so at every check-in since" in a["hovertext"][3]
     (note,) = fig["layout"]["annotations"]
-    assert note["text"] == "A: better beyond noise" and note["y"] == 4.0
+    assert note["text"] == "A: better beyond noise from here" and note["y"] == 5.0
+
+
+def test_a_reliable_worsening_is_ringed_in_its_own_colour() -> None:
+    steps = _steps("B", [5, 3], ["not_enough_data", "deteriorated"])
+    _, b = _partners(_chart(steps=steps, scores=_scores([2, 3], [5, 3])))
+    assert list(b["marker"]["line"]["width"]) == [0, 3]
+    assert b["marker"]["line"]["color"][1] == WORSE_COLOUR
 
 
 def test_no_reliable_change_no_ring() -> None:
@@ -175,17 +186,15 @@ def test_view_marks_the_reliable_change_the_sql_reports(db: Database, therapist:
     assert safety.startswith("Partner B") and "safety answer: “Once”" in safety
     assert any(a["text"] == "distressed range (below 4)" for a in fig["layout"]["annotations"])
     assert chart.notes == []
-    # The ring sits where the SQL's check-in-by-check-in change first turns reliable.
+    # The ring sits where the SQL's check-in-by-check-in change last turned reliable.
     steps = db.query_df(
-        "SELECT partner, category, previous_category FROM checkin_change(TRUE, NULL, [?])"
-        " WHERE scale_code = 'global' ORDER BY partner, completed_at",
+        "SELECT category FROM checkin_change(TRUE, NULL, [?])"
+        " WHERE scale_code = 'global' AND partner = 'A' ORDER BY completed_at",
         [couple_id],
     )
-    turned = [
-        c in ("improved", "recovered", "deteriorated") and c != p
-        for c, p in zip(steps["category"], steps["previous_category"], strict=True)
-    ]
-    assert [3 if t else 0 for t in turned[:3]] == list(a["marker"]["line"]["width"])
+    held = steps["category"].tolist()
+    start = max(i for i, c in enumerate(held) if c != held[-1]) + 1
+    assert [3 if i == start else 0 for i in range(3)] == list(a["marker"]["line"]["width"])
 
 
 def test_checkin_change_ends_where_scale_change_does(db: Database, therapist: Actor) -> None:
@@ -222,3 +231,39 @@ def test_view_thin_data_notes(db: Database, therapist: Actor) -> None:
     assert not chart.figure.to_dict()["layout"].get("shapes")
     empty = progress_chart(db, therapist, couple_id, "checkin", "no_such_scale", as_of=DAY.date())
     assert empty.figure is None and empty.notes
+
+
+def test_view_marks_repair_milestones_on_the_time_axis(db: Database, therapist: Actor) -> None:
+    """Each day a milestone changed is marked (names escaped); opening rows mark nothing."""
+    from analytics.practice import repair
+
+    couple_id = factories.couple(db, therapist, "P-4")
+    factories.checkin(db, couple_id, "A", DAY, 3)
+    factories.checkin(db, couple_id, "B", DAY, 3)
+    today = (DAY + dt.timedelta(weeks=4)).date()
+    case = repair.open_case(
+        db,
+        therapist,
+        couple_id,
+        hurt_partner="B",
+        description="x",
+        started_on=DAY.date(),
+        today=today,
+    )
+    for status, week in (("in_progress", 1), ("reached", 2)):
+        repair.record_change(
+            db,
+            therapist,
+            case,
+            milestone=1,
+            status=status,
+            effective_on=(DAY + dt.timedelta(weeks=week)).date(),
+            today=today,
+        )
+    chart = progress_chart(db, therapist, couple_id, "checkin", "global", as_of=today)
+    assert chart.figure is not None
+    by_meta = {t["meta"]: t for t in chart.figure.to_dict()["data"] if "meta" in t}
+    marks = by_meta["repair"]
+    assert marks["name"] == "Repair milestone" and len(marks["x"]) == 2
+    assert marks["hovertext"][0].endswith("Acknowledgment: in progress")
+    assert marks["hovertext"][1].endswith("Acknowledgment: reached")

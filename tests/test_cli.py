@@ -707,7 +707,14 @@ def test_settings_list_json(capsys: pytest.CaptureFixture[str], db_path: Path) -
     code, out, _ = run(capsys, "settings", "list", "--json", "--db", str(db_path))
     assert code == 0
     listed = {s["key"]: s for s in as_json(out)}
-    assert set(listed) == {"overdue_days", "no_improvement_checkins", "start_grace_days"}
+    assert set(listed) == {
+        "overdue_days",
+        "no_improvement_checkins",
+        "start_grace_days",
+        "repair_stall_days",
+        "pace_review_days",
+    }
+    assert listed["repair_stall_days"]["value"] == 56 and listed["pace_review_days"]["value"] == 28
     assert (listed["start_grace_days"]["value"], listed["start_grace_days"]["unit"]) == (30, "days")
     assert (listed["overdue_days"]["value"], listed["overdue_days"]["unit"]) == (14, "days")
     assert listed["no_improvement_checkins"]["value"] == 6

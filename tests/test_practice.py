@@ -107,8 +107,6 @@ def test_edit_keeps_history_and_allows_changing_unique_fields(
         partner_b=PartnerInput("C-1 Beta", "c1.b@example.org"),
         therapist_id=therapist.id,
         start_date=dt.date(2026, 1, 1),
-        repair_focus=True,
-        hurt_partner="B",
     )
     c = couples.get_couple(db, therapist, cid)
     assert (c.case_code, c.partner("A").name, c.partner("A").email) == (
@@ -116,7 +114,7 @@ def test_edit_keeps_history_and_allows_changing_unique_fields(
         "Renamed",
         "new.a@example.org",
     )
-    assert c.repair_focus and c.hurt_partner == "B"
+    assert not c.repair_focus and c.hurt_partner is None  # kept by repair cases only
     assert db.query_value("SELECT count(*) FROM responses") == 1
 
 

@@ -1,10 +1,10 @@
 """Plotly figure builders. Figures are self-contained: no web fonts, no MathJax, no CDN.
 
 The progress chart puts both partners on one scale over time: the distressed range shaded and
-named, the check-ins ringed where the clinical SQL finds that a reliable change (since the first
-check-in) happened, and events (sessions, safety answers) marked on the time axis with their
-details on hover. Every piece of text that people or files supply is escaped
-(analytics.charts.text.plain).
+named, the check-in ringed from which the clinical SQL finds a partner's change (since the
+first check-in) beyond measurement noise, and events (sessions, safety answers, repair
+milestones) marked on the time axis with their details on hover. Every piece of text that
+people or files supply is escaped (analytics.charts.text.plain).
 """
 
 from __future__ import annotations
@@ -53,19 +53,20 @@ class MarkStyle:
     symbol: str  # the hover marker at the top of the plot
 
 
-# The kinds of event drawn on the time axis. Repair milestones (issue 9) become one more entry
-# here, and the view passes their TimeMarks along with the sessions and safety answers.
+# The kinds of event drawn on the time axis; the view passes their TimeMarks.
 MARK_STYLES = {
     "session": MarkStyle(
         "Session (hover for the note)", "rgba(128, 128, 128, 0.9)", "dot", "line-ns"
     ),
     "safety": MarkStyle("Safety answer", "#D62728", "solid", "x"),
+    # Okabe-Ito reddish purple: apart from the partners' blue and orange and the safety red.
+    "repair": MarkStyle("Repair milestone", "#CC79A7", "dashdot", "star"),
 }
 
 
 @dataclass(frozen=True)
 class TimeMark:
-    """One event on the time axis: a session, a safety answer (later: a repair milestone)."""
+    """One event on the time axis: a session, a safety answer or a repair milestone change."""
 
     kind: str  # a key of MARK_STYLES
     when: pd.Timestamp
@@ -153,25 +154,26 @@ def score_chart(
         scale_label: the axis title; score_range: the scale's lowest and highest score.
         direction, cutoff: the scale's direction and the cutoff used (None: no shading).
         steps: one row per partner and check-in from the clinical SQL (checkin_change):
-            partner, completed_at, baseline, score, category, previous_category. A check-in
-            where a reliable improvement or deterioration happened (the category from the
-            first check-in turns reliable there) is ringed; the latest such change per partner
-            is labelled while it still holds at the latest check-in.
+            partner, completed_at, baseline, score, category, previous_category. Where a
+            partner's change since the first check-in is reliable at the latest check-in, the
+            check-in from which it has held is ringed and labelled.
         marks: events drawn on the time axis (dotted lines, details on hover).
     """
     low, high = score_range
     facts = ScaleFacts(scale_label, low, high, direction, cutoff)
     pad = (high - low) * 0.04
-    # partner -> the check-ins (their steps rows) where a reliable change happened: the category
-    # (first check-in to this one) is reliable and differs from the check-in before.
-    happened: dict[str, list[Any]] = {}
-    still: dict[str, str] = {}  # partner -> category at the latest check-in
+    # partner -> the check-in (its steps row) from which the partner's current reliable change
+    # has held: where the category since the first check-in last turned reliable. Scores that
+    # wobble around the threshold would otherwise ring a point every few weeks; the therapist's
+    # question is "since when has this partner been better (or worse) beyond noise?".
+    since: dict[str, Any] = {}
     if steps is not None and not steps.empty:
         for row in steps.sort_values("completed_at").itertuples():
             label, category = str(row.partner), str(row.category)
-            still[label] = category
-            if category in IMPROVED + DETERIORATED and category != row.previous_category:
-                happened.setdefault(label, []).append(row)
+            if category not in IMPROVED + DETERIORATED:
+                since.pop(label, None)
+            elif category != row.previous_category:
+                since[label] = row
     traces: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
     for label in ("A", "B"):
@@ -201,38 +203,33 @@ def score_chart(
         ring_widths = [0] * len(part)
         ring_colours = [PARTNER_COLOURS[label]] * len(part)
         index = {pd.Timestamp(t): i for i, t in enumerate(part["completed_at"])}
-        # Points the scores do not show (none, normally) are not ringed.
-        marked = [
-            (index[pd.Timestamp(r.completed_at)], r)
-            for r in happened.get(label, [])
-            if pd.Timestamp(r.completed_at) in index
-        ]
-        for n, (i, mark) in enumerate(marked):
+        mark: Any = since.get(label)
+        at = None if mark is None else index.get(pd.Timestamp(mark.completed_at))
+        if at is not None:  # a point the scores show (always, normally)
+            i = at
             better = str(mark.category) in IMPROVED
             colour = BETTER_COLOUR if better else WORSE_COLOUR
             sizes[i], ring_widths[i], ring_colours[i] = 15, 3, colour
             hovers[i] += (
                 f"<br>Since the first check-in: {float(mark.baseline):.1f} →"
-                f" {float(mark.score):.1f}, {CHANGE_WORDS[str(mark.category)]}"
-                " (reached at this check-in)"
+                f" {float(mark.score):.1f}, {CHANGE_WORDS[str(mark.category)]},"
+                " and so at every check-in since"
             )
-            # One label per partner: the latest such change, while it still holds.
-            if n == len(marked) - 1 and still.get(label) == str(mark.category):
-                annotations.append(
-                    dict(
-                        x=part["completed_at"].iloc[i],
-                        y=round(float(part["score"].iloc[i]), 2),
-                        text=f"{label}: {'better' if better else 'worse'} beyond noise",
-                        showarrow=True,
-                        arrowhead=2,
-                        arrowcolor=colour,
-                        ax=0,
-                        ay=-36 if label == "A" else 36,
-                        font=dict(color=colour),
-                        bgcolor=TRANSPARENT,
-                        name=f"reliable_change_{label}",
-                    )
+            annotations.append(
+                dict(
+                    x=part["completed_at"].iloc[i],
+                    y=round(float(part["score"].iloc[i]), 2),
+                    text=f"{label}: {'better' if better else 'worse'} beyond noise from here",
+                    showarrow=True,
+                    arrowhead=2,
+                    arrowcolor=colour,
+                    ax=0,
+                    ay=-36 if label == "A" else 36,
+                    font=dict(color=colour),
+                    bgcolor=TRANSPARENT,
+                    name=f"reliable_change_{label}",
                 )
+            )
         traces.append(
             dict(
                 type="scatter",

@@ -192,10 +192,9 @@ def update_couple(
     partner_b: PartnerInput,
     therapist_id: int,
     start_date: dt.date,
-    repair_focus: bool,
-    hurt_partner: str | None,
 ) -> None:
-    """Replace a couple's editable details; refuses the whole edit on any bad field."""
+    """Replace a couple's editable details; refuses the whole edit on any bad field. (Repair
+    after a betrayal, and with it the hurt partner, is kept by practice.repair's cases.)"""
     current = get_couple(db, actor, couple_id)
     code = _clean_case_code(case_code)
     partners = [_clean_partner(partner_a, "A"), _clean_partner(partner_b, "B")]
@@ -203,16 +202,14 @@ def update_couple(
         PartnerInput(p.name, p.email, p.client_code or current.partner(label).client_code)
         for p, label in zip(partners, "AB", strict=True)
     ]
-    if hurt_partner not in (None, "A", "B"):
-        raise CaseloadError("The hurt partner must be A or B.")
     with db.transaction() as cur:
         if therapist_id != current.therapist_id:
             _check_therapist(cur, actor, therapist_id)
         _check_unique(cur, code, partners, couple_id)
         cur.execute(
-            "UPDATE couples SET case_code = ?, therapist_id = ?, start_date = ?, repair_focus = ?,"
-            " hurt_partner = ?, updated_at = current_timestamp WHERE id = ?",
-            [code, therapist_id, start_date, repair_focus, hurt_partner, couple_id],
+            "UPDATE couples SET case_code = ?, therapist_id = ?, start_date = ?,"
+            " updated_at = current_timestamp WHERE id = ?",
+            [code, therapist_id, start_date, couple_id],
         )
         for label, p in zip("AB", partners, strict=True):
             cur.execute(

@@ -20,6 +20,7 @@ from analytics.clinical.flags import flag_label
 from analytics.practice import access, safety
 from analytics.practice.access import Actor
 from analytics.practice.couples import Couple
+from analytics.practice.repair import STATUSES
 from analytics.practice.sessions import ATTENDANCE
 from analytics.store.db import Database
 from analytics.views.couple_facts import CoupleFacts, couple_facts
@@ -290,6 +291,23 @@ def _safety_marks(answers: pd.DataFrame, unanswered: pd.DataFrame) -> list[TimeM
     ]
 
 
+def _milestone_marks(milestones: pd.DataFrame) -> list[TimeMark]:
+    """A line per day a repair milestone changed (its effective date); the hover lists each
+    change that day. The "not started" rows a case opens with mark nothing."""
+    days: dict[pd.Timestamp, list[str]] = {}
+    for when, label, status in zip(
+        milestones["effective_on"], milestones["milestone_label"], milestones["status"], strict=True
+    ):
+        if status == "not_started":
+            continue
+        words = STATUSES.get(str(status), str(status)).lower()
+        days.setdefault(pd.Timestamp(when), []).append(f"{plain(label)}: {words}")
+    return [
+        TimeMark("repair", day, f"Repair, {day:%d %b %Y}<br>" + "<br>".join(lines))
+        for day, lines in sorted(days.items())
+    ]
+
+
 def progress_chart(
     db: Database,
     actor: Actor,
@@ -301,8 +319,8 @@ def progress_chart(
     facts: CoupleFacts | None = None,
 ) -> ProgressChart:
     """Both partners on one scale over time, with the distressed range, reliable changes,
-    sessions and safety answers, and what thin data cannot show yet (from `facts` when given).
-    Refuses couples outside the actor's caseload."""
+    sessions, safety answers and repair milestones, and what thin data cannot show yet (from
+    `facts` when given). Refuses couples outside the actor's caseload."""
     facts = facts or couple_facts(db, actor, couple_id, as_of=as_of)
     couple = facts.couple
     on_scale = facts.scores[
@@ -354,6 +372,7 @@ def progress_chart(
         marks=[
             *_session_marks(facts.sessions),
             *_safety_marks(facts.safety, facts.unanswered),
+            *_milestone_marks(facts.milestones),
         ],
     )
     return ProgressChart(figure, notes)

@@ -1,8 +1,9 @@
 """The clinical rows one couple's page is built from, read once per page: the couple (access
 checked), its flags, each partner's change per scale, the gaps between them, every scale score,
-the safety answers and unanswered safety screens, and the sessions. The overview, the digest,
-the profile and the progress chart all read these same rows, so the page asks DuckDB for each
-of them once (they are the clinical SQL's own output; nothing is re-derived here)."""
+the safety answers and unanswered safety screens, the sessions and the repair milestones. The
+overview, the digest, the profile and the progress chart all read these same rows, so the page
+asks DuckDB for each of them once (they are the clinical SQL's own output; nothing is
+re-derived here)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.clinical import change, flags, gaps, scores
+from analytics.practice import repair
 from analytics.practice.access import Actor
 from analytics.practice.couples import Couple, get_couple
 from analytics.practice.sessions import list_sessions
@@ -28,6 +30,7 @@ class CoupleFacts:
     safety: pd.DataFrame  # clinical.flags.safety_answers: newest first
     unanswered: pd.DataFrame  # clinical.flags.safety_unanswered: newest first
     sessions: pd.DataFrame  # practice.sessions.list_sessions: newest first
+    milestones: pd.DataFrame  # practice.repair.milestone_changes: repair milestone changes
 
 
 def couple_facts(db: Database, actor: Actor, couple_id: int, *, as_of: dt.date) -> CoupleFacts:
@@ -42,4 +45,5 @@ def couple_facts(db: Database, actor: Actor, couple_id: int, *, as_of: dt.date) 
         safety=flags.safety_answers(db, actor, couple_id),
         unanswered=flags.safety_unanswered(db, actor, couple_id),
         sessions=list_sessions(db, actor, couple_id),
+        milestones=repair.milestone_changes(db, actor, couple_id),
     )
