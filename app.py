@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/caseload.py", title="Caseload", icon="📋", default=True),
     st.Page("pages/couple.py", title="Couple", icon="👫"),
     st.Page("pages/repair.py", title="Repair", icon="🩹"),
+    st.Page("pages/agenda.py", title="Agenda", icon="🗒️"),
     st.Page("pages/new_couple.py", title="Add a couple", icon="➕"),
     st.Page("pages/import_responses.py", title="Import", icon="📥"),
     st.Page("pages/instruments.py", title="Instruments", icon="🧾"),

@@ -61,6 +61,7 @@ _CLEAR = (
     "DELETE FROM repair_events",
     "DELETE FROM repair_cases",
     "DELETE FROM agenda_items",
+    "DELETE FROM agendas",
     "DELETE FROM sessions",
     "DELETE FROM partners",
     "DELETE FROM couples",

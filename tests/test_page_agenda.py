@@ -1,0 +1,103 @@
+"""AppTest of the Agenda page from app.py: safety first, the draft in the editor, an edited,
+reordered, shortened and extended agenda saved and found again after a fresh app start, text
+never shown as Markdown, and the link's unknown or forbidden case code refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analytics.practice import agendas
+from analytics.practice.access import Actor
+from analytics.practice.therapists import add_therapist
+from analytics.store.db import Database
+from tests import factories
+from tests.test_pages import ROOT, TODAY, frame, markdown_texts, open_app, rerun
+
+pytestmark = pytest.mark.usefixtures("app_env")
+PAGE = "pages/agenda.py"
+DAY = TODAY.date()
+
+
+def _button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def _editor_key(couple_id: int, gen: int = 0) -> str:
+    return f"agenda_editor_{couple_id}_{DAY.isoformat()}_{gen}"
+
+
+@pytest.fixture
+def cid(db: Database, therapist: Actor) -> int:
+    """C-1: partner A worse beyond noise, with a positive safety answer."""
+    couple_id = factories.couple(db, therapist, "C-1", start_date=DAY - dt.timedelta(days=90))
+    for label in ("A", "B"):
+        factories.checkin(db, couple_id, label, TODAY - dt.timedelta(days=60), 5)
+    factories.checkin(db, couple_id, "A", TODAY - dt.timedelta(days=3), 1, safety=1)
+    return couple_id
+
+
+def test_edit_save_and_find_it_after_a_fresh_start(
+    db: Database, therapist: Actor, cid: int
+) -> None:
+    at = open_app(therapist, PAGE, agenda_couple_id=cid)
+    assert "assess safety first" in at.error[0].value
+    draft = at.data_editor[0].value
+    assert draft["kind"].tolist()[0] == "Safety"
+    assert draft["text"].tolist()[0].startswith("Assess safety first with partner A")
+    n = len(draft)
+    assert n >= 3
+    second = draft["text"].tolist()[1]
+    # Edit the first item, drop the third, move the second to the end, add one of our own.
+    at.session_state[_editor_key(cid)] = {
+        "edited_rows": {
+            0: {"text": "Safety *first*, alone"},
+            1: {"order": n + 5},
+            2: {"include": False},
+        },
+        "added_rows": [{"text": "Our own <b>item</b>", "include": True, "order": n + 9}],
+        "deleted_rows": [],
+    }
+    rerun(_button(at, "💾 Save agenda").click())
+    assert not at.exception
+    assert at.success[0].value.startswith("Agenda saved for")
+    saved = agendas.agenda_for(db, therapist, cid, DAY)
+    assert saved is not None and saved.version == 1
+    texts = [i.text for i in saved.items]
+    assert texts[0] == "Safety *first*, alone"
+    assert texts[-2:] == [second, "Our own <b>item</b>"]
+    assert saved.items[-1].source == "therapist"
+    assert [i.status for i in saved.items].count("dropped") == 1
+
+    # A fresh start of the app: new session, caches cleared, the same database file.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    fresh = open_app(therapist, PAGE, agenda_couple_id=cid)
+    shown = fresh.data_editor[0].value
+    assert shown["text"].tolist() == texts
+    assert shown["include"].tolist().count(False) == 1
+    assert "Saved agenda for" in " ".join(c.value for c in fresh.caption)
+    history = frame(fresh, "saved_by")
+    assert history["saved_by"].tolist() == ["Test Therapist"]
+    assert history["items"].tolist() == [len(texts)]
+    assert not [t for t in markdown_texts(fresh) if "Our own" in t or "Safety *first*" in t]
+    # Both downloads are offered.
+    assert len(fresh.get("download_button")) == 2
+
+
+def test_unknown_or_forbidden_code_in_the_link(db: Database, therapist: Actor, cid: int) -> None:
+    other = add_therapist(db, "Other Therapist")
+    factories.couple(db, other, "X-9")
+    for code in ("NOPE", "X-9"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.session_state["actor_id"] = therapist.id
+        at.query_params["couple"] = code
+        at.run()
+        at.switch_page(PAGE).run()
+        assert not at.exception
+        assert "No couple in your caseload has the case code" in at.error[0].value
+        assert not at.data_editor
