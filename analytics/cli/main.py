@@ -18,7 +18,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from analytics.cli import import_cmd, instruments_cmd, practice_cmd, server_link
+from analytics.cli import export_cmd, import_cmd, instruments_cmd, practice_cmd, server_link
 from analytics.cli.output import print_json
 from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.practice.opening import open_practice
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (practice_cmd, instruments_cmd, import_cmd):
+    for module in (practice_cmd, instruments_cmd, import_cmd, export_cmd):
         module.register(sub, common, json_flag)
     return parser
 
