@@ -7,6 +7,7 @@ Pages import this; analytics/ never does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,8 +16,10 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from analytics.charts import export
 from analytics.cli import server_link
 from analytics.errors import CaseloadError
+from analytics.practice import exports as export_audit
 from analytics.practice import therapists
 from analytics.practice.access import Actor
 from analytics.practice.couples import Partner, PartnerInput
@@ -277,3 +280,114 @@ def number(value: object, fmt: str = "{:.1f}") -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     return fmt.format(float(value))  # type: ignore[arg-type]
+
+
+_log = logging.getLogger(__name__)
+_STEM = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def file_stem(*parts: str) -> str:
+    """A file name stem from case codes and words: letters, digits, '-' and '_' only."""
+    return "-".join(p for p in (_STEM.sub("-", part).strip("-") for part in parts) if p) or "export"
+
+
+def _audited(
+    build: Callable[[], bytes],
+    db: Database,
+    who: Actor,
+    kind: str,
+    fmt: str,
+    couple_ids: list[int],
+    detail: dict[str, str | int],
+) -> Callable[[], bytes]:
+    """`build`, to run only when the browser asks for the file: the file is made then, and the
+    audit entry written with it (a file that could not be made is not audited as exported)."""
+
+    def deferred() -> bytes:
+        data = build()
+        try:
+            export_audit.record_export(
+                db, who, kind=kind, fmt=fmt, couple_ids=couple_ids, detail=detail
+            )
+        except CaseloadError:
+            # No access (any more): hand over nothing rather than an unaudited file.
+            _log.warning("export refused by the audit check (%s as %s)", kind, fmt)
+            return b""
+        return data
+
+    return deferred
+
+
+def chart_downloads(fig: Any, name: str, couple_id: int, case_code: str, key: str) -> None:
+    """A compact "Download" menu under a chart: PNG, SVG and a self-contained HTML file.
+
+    Nothing is made while the page opens: each button holds a deferred file that is built (and
+    audited: who, couple, kind 'chart', format) only when it is clicked. Files are named by the
+    case code, never a client's name. Without Chromium the menu says how to install it and
+    offers HTML only.
+    """
+    who = actor()
+    if who is None or fig is None:
+        return
+    db = database()
+    stem = file_stem(case_code, name)
+    detail: dict[str, str | int] = {"chart": name}
+    with st.popover("Download", icon="⬇️", key=f"{key}_downloads"):
+        formats: list[str] = ["html"]
+        if export.images_available():
+            formats = ["png", "svg", "html"]
+        else:
+            st.caption(escape_markdown(str(export.ChromiumMissing())))
+        for fmt in formats:
+
+            def build(fmt: str = fmt) -> bytes:
+                return export.figure_file(fig, fmt)
+
+            st.download_button(
+                fmt.upper(),
+                _audited(build, db, who, "chart", fmt, [couple_id], detail),
+                file_name=f"{stem}.{fmt}",
+                mime=export.MIME[fmt],
+                on_click="ignore",
+                key=f"{key}_download_{fmt}",
+                width="stretch",
+            )
+
+
+def table_downloads(build: Callable[[str], tuple[bytes, list[int]]], name: str, key: str) -> None:
+    """CSV and XLSX download buttons for a table; `build(fmt)` returns the file and the couples
+    it holds. Built and audited (kind 'caseload') only when a button is clicked."""
+    who = actor()
+    if who is None:
+        return
+    db = database()
+    left, right, _ = st.columns([1, 1, 4])
+    for fmt, where in (("csv", left), ("xlsx", right)):
+
+        def deferred(fmt: str = fmt) -> bytes:
+            data, couple_ids = build(fmt)
+            try:
+                export_audit.record_export(
+                    db, who, kind="caseload", fmt=fmt, couple_ids=couple_ids, detail={}
+                )
+            except CaseloadError:
+                _log.warning("export refused by the audit check (caseload as %s)", fmt)
+                return b""
+            return data
+
+        where.download_button(
+            fmt.upper(),
+            deferred,
+            file_name=f"{file_stem(name)}.{fmt}",
+            mime=TABLE_MIME[fmt],
+            on_click="ignore",
+            icon="⬇️",
+            key=f"{key}_{fmt}",
+            width="stretch",
+        )
+
+
+TABLE_MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}

@@ -14,6 +14,7 @@ MODULES = [
     "bench.caseload_bench",
     "bench.couple_bench",
     "bench.couple_browser_bench",
+    "bench.export_bench",
 ]
 
 

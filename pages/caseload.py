@@ -8,7 +8,7 @@ import streamlit as st
 import ui
 from analytics.clinical.flags import KINDS
 from analytics.practice import therapists
-from analytics.views import caseload
+from analytics.views import caseload, exports
 
 ROW_HEIGHT = 68  # three lines of text (see the grid below)
 REASONS_ROW_HEIGHT = 88  # four lines of reasons
@@ -146,6 +146,23 @@ st.dataframe(
         "headline": st.column_config.TextColumn("Scale", width=110),
     },
 )
+# Supervision files (CSV, XLSX) of these rows, made (and audited) only when a button is clicked.
+export_db, export_day, export_statuses = ui.database(), ui.today(), tuple(statuses)
+
+
+def _caseload_file(fmt: str) -> tuple[bytes, list[int]]:
+    rows = exports.caseload_export(
+        export_db,
+        actor,
+        as_of=export_day,
+        statuses=export_statuses,
+        search=search,
+        therapist_id=therapist_id,
+    )
+    return exports.table_bytes(rows, fmt), list(rows.attrs["couple_ids"])
+
+
+ui.table_downloads(_caseload_file, f"caseload-{ui.today():%Y-%m-%d}", "caseload_export")
 if len(scales) == 1:  # the scale's name comes from an instrument file: plain text, never Markdown
     st.text(f"Headline scale: {scales[0]}")
 st.caption(

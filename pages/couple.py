@@ -225,6 +225,13 @@ else:
             config={"displaylogo": False},
             key="couple_progress_chart",
         )
+        ui.chart_downloads(
+            progress_chart.figure,
+            f"progress-{chosen_scale}",
+            couple_id,
+            couple.case_code,
+            "progress",
+        )
     for progress_note in progress_chart.notes:
         st.caption(ui.escape_markdown(progress_note))
 
@@ -287,6 +294,7 @@ if profile.profile is not None and profile.heatmap is not None:
     st.plotly_chart(
         profile.profile, width="stretch", config={"displaylogo": False}, key="couple_profile"
     )
+    ui.chart_downloads(profile.profile, "profile", couple_id, couple.case_code, "profile")
 
 # More detail, drawn only when asked for (each chart costs the browser a few hundred ms to draw,
 # so the page opens with the three that prepare a session): how each partner's profile moved
@@ -303,6 +311,7 @@ if profile.profile is not None:
         st.plotly_chart(
             profile.heatmap, width="stretch", config={"displaylogo": False}, key="couple_heatmap"
         )
+        ui.chart_downloads(profile.heatmap, "heatmap", couple_id, couple.case_code, "heatmap")
     elif detail == "Every scale over time":
         trends = ui.load(trends_view.scale_trends, actor, couple_id)
         for trends_note in trends.notes:
@@ -311,6 +320,7 @@ if profile.profile is not None:
             st.plotly_chart(
                 trends.figure, width="stretch", config={"displaylogo": False}, key="couple_trends"
             )
+            ui.chart_downloads(trends.figure, "trends", couple_id, couple.case_code, "trends")
     elif detail == "Item answers for one scale":
         # One load per run: the scale asked for (None at first: the most concerning one).
         scale_key = f"couple_item_scale_{couple_id}"
@@ -334,6 +344,13 @@ if profile.profile is not None:
                 width="stretch",
                 config={"displaylogo": False},
                 key="couple_item_answers",
+            )
+            ui.chart_downloads(
+                item_detail.figure,
+                f"items-{item_detail.scale_code}",
+                couple_id,
+                couple.case_code,
+                "items",
             )
 
 if not view.texts.empty:
