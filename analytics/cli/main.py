@@ -18,7 +18,14 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
-from analytics.cli import agenda_cmd, import_cmd, instruments_cmd, practice_cmd, server_link
+from analytics.cli import (
+    agenda_cmd,
+    import_cmd,
+    instruments_cmd,
+    practice_cmd,
+    report_cmd,
+    server_link,
+)
 from analytics.cli.output import print_json
 from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.practice.opening import open_practice
@@ -62,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (practice_cmd, instruments_cmd, import_cmd, agenda_cmd):
+    for module in (practice_cmd, instruments_cmd, import_cmd, agenda_cmd, report_cmd):
         module.register(sub, common, json_flag)
     return parser
 
