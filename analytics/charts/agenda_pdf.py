@@ -1,52 +1,18 @@
-"""A session agenda as a one-page PDF (fpdf2). Text is drawn with DejaVu Sans from Debian's fonts
-when present (any character it lacks, an emoji say, becomes "?"); without it, with the PDF core
-font and the text folded to Latin-1, so no name or answer can make the build fail. Items that do
-not fit on the page are counted at its foot rather than spilling onto a second page."""
+"""A session agenda as a one-page PDF (fpdf2), in the fonts of analytics.charts.pdf_fonts. Items
+that do not fit on the page are counted at its foot rather than spilling onto a second page."""
 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 
 from fpdf import FPDF
 
+from analytics.charts.pdf_fonts import latin1 as latin1  # re-exported: tests use it
+from analytics.charts.pdf_fonts import setup_fonts
 from analytics.practice.agendas import AgendaItem
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-REGULAR, BOLD = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
 BOTTOM = 272.0  # mm: below this the rest of the items are counted, not drawn (A4 is 297 mm)
-
-
-def latin1(text: str) -> str:
-    """Text the PDF core fonts can draw: accents folded away, anything else as "?"."""
-    out = []
-    for ch in text:
-        try:
-            ch.encode("latin-1")
-            out.append(ch)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", ch).encode("latin-1", "ignore").decode("latin-1")
-            out.append(base or "?")
-    return "".join(out)
-
-
-def _setup(pdf: FPDF, fonts: Path | None) -> tuple[str, Callable[[str], str]]:
-    """The font family to use and the function making text drawable in it."""
-    regular = (fonts / REGULAR.name) if fonts else REGULAR
-    bold = (fonts / BOLD.name) if fonts else BOLD
-    if regular.is_file() and bold.is_file():
-        pdf.add_font("DejaVu", "", str(regular))
-        pdf.add_font("DejaVu", "B", str(bold))
-        pdf.set_font("DejaVu", size=10)
-        cmap = getattr(pdf.current_font, "cmap", {})
-
-        def drawable(text: str) -> str:
-            return "".join(ch if ord(ch) in cmap or ch in "\n" else "?" for ch in text)
-
-        return "DejaVu", drawable
-    return "Helvetica", latin1
 
 
 def agenda_pdf(
@@ -62,7 +28,7 @@ def agenda_pdf(
     pdf.set_auto_page_break(False)
     pdf.set_margins(15, 15, 15)
     pdf.add_page()
-    family, text = _setup(pdf, fonts)
+    family, text = setup_fonts(pdf, fonts)
     pdf.set_title(text(f"Session agenda {case_code}"))
     pdf.set_font(family, "B", 15)
     pdf.multi_cell(0, 8, text(f"Session agenda: {case_code}, {session_date:%d %b %Y}"))

@@ -144,6 +144,7 @@ def score_chart(
     cutoff: float | None = None,
     steps: pd.DataFrame | None = None,
     marks: Sequence[TimeMark] = (),
+    partners: Sequence[str] = ("A", "B"),
 ) -> go.Figure:
     """Both partners' scores on one scale over time.
 
@@ -158,6 +159,8 @@ def score_chart(
             partner's change since the first check-in is reliable at the latest check-in, the
             check-in from which it has held is ringed and labelled.
         marks: events drawn on the time axis (dotted lines, details on hover).
+        partners: whose series to draw (a per-partner client report draws one partner only:
+            the other is left out entirely, not even named in the legend).
     """
     low, high = score_range
     facts = ScaleFacts(scale_label, low, high, direction, cutoff)
@@ -176,7 +179,7 @@ def score_chart(
                 since[label] = row
     traces: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
-    for label in ("A", "B"):
+    for label in partners:
         part = scores[scores["partner"] == label].sort_values("completed_at")
         name = plain(names.get(label, f"Partner {label}"))
         if part.empty:

@@ -24,6 +24,7 @@ from analytics.cli import (
     import_cmd,
     instruments_cmd,
     practice_cmd,
+    report_cmd,
     server_link,
 )
 from analytics.cli.output import print_json
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (practice_cmd, instruments_cmd, import_cmd, agenda_cmd, export_cmd):
+    modules = (practice_cmd, instruments_cmd, import_cmd, agenda_cmd, export_cmd, report_cmd)
+    for module in modules:
         module.register(sub, common, json_flag)
     return parser
 
