@@ -12,7 +12,6 @@ import json
 import re
 import struct
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -310,9 +309,17 @@ def test_fake_png_is_a_png() -> None:
     assert png_size(fake_png(8, 4)) == (8, 4)
 
 
-def test_chart_png_without_the_export_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "analytics.charts.export", None)
-    with pytest.raises(CaseloadError, match="Chart images need"):
+def test_chart_png_is_sized_for_print() -> None:
+    """A real PNG through kaleido and Chromium, at twice the report's size."""
+    png = images.chart_png(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])))
+    assert png_size(png) == (2 * images.PNG_WIDTH, 2 * images.PNG_HEIGHT)
+
+
+def test_chart_png_without_chromium_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.charts import export
+
+    monkeypatch.setattr(export, "chromium_path", lambda: None)
+    with pytest.raises(CaseloadError, match=r"(?i)chromium"):
         images.chart_png(go.Figure())
 
 
