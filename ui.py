@@ -391,3 +391,28 @@ TABLE_MIME = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def deferred_download(
+    label: str, build: Callable[[], bytes], file_name: str, mime: str, key: str
+) -> None:
+    """A download button whose file is made only when it is clicked (`build` audits it, as
+    the report and the batch of reports do)."""
+
+    def deferred() -> bytes:
+        try:
+            return build()
+        except CaseloadError as exc:
+            # Nothing a person supplied is in this message; the click gets an empty file.
+            _log.warning("download refused: %s", type(exc).__name__)
+            return b""
+
+    st.download_button(
+        label,
+        deferred,
+        file_name=file_name,
+        mime=mime,
+        on_click="ignore",
+        key=key,
+        icon="📄",
+    )

@@ -15,6 +15,7 @@ MODULES = [
     "bench.couple_bench",
     "bench.couple_browser_bench",
     "bench.export_bench",
+    "bench.report_bench",
 ]
 
 

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from analytics.charts import export, images
 from analytics.clinical.flags import KINDS
 from analytics.practice import therapists
-from analytics.views import caseload, exports
+from analytics.views import caseload, exports, report_batch
 
 ROW_HEIGHT = 68  # three lines of text (see the grid below)
 REASONS_ROW_HEIGHT = 88  # four lines of reasons
@@ -203,3 +204,46 @@ go_button.button(
     on_click=_open,
     args=(int(codes[chosen]) if chosen else 0,),
 )
+
+# Every active couple's joint report in one zip, made only when asked for (about half a second
+# a report), with a progress bar. The zip is kept for this browser session only.
+BATCH = "_reports_zip"
+st.subheader("Reports for every active couple")
+if not export.images_available():
+    st.caption(ui.escape_markdown(str(export.ChromiumMissing())))
+else:
+    st.caption(
+        "Each active couple's joint report (PDF, the headline scale) in one zip file. Reports"
+        " never hold safety answers, answers to single questions or free text. Each report is"
+        " recorded in the audit trail."
+    )
+    batch_deid = st.checkbox(
+        "De-identify (case codes, weeks since the start instead of dates, no names or emails)",
+        key="batch_deidentify",
+    )
+    if st.button("Make the reports", icon="📦", key="batch_make"):
+        active = report_batch.active_couples(ui.database(), actor)
+        bar = st.progress(0.0, text=f"0 of {len(active)} reports")
+
+        def _progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"{done} of {total} reports")
+
+        with ui.guarded():
+            st.session_state[BATCH] = report_batch.reports_zip(
+                ui.database(),
+                actor,
+                active,
+                as_of=ui.today(),
+                to_png=images.chart_png,
+                deidentify=batch_deid,
+                progress=_progress,
+            )
+    if st.session_state.get(BATCH):
+        st.download_button(
+            "Download the zip",
+            st.session_state[BATCH],
+            file_name=f"reports-{ui.today():%Y-%m-%d}.zip",
+            mime="application/zip",
+            icon="⬇️",
+            key="batch_download",
+        )

@@ -4,17 +4,20 @@ their own words, sessions and case details."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 import ui
+from analytics.charts import export, images
 from analytics.clinical.flags import KINDS
 from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
 from analytics.views import couple_page
+from analytics.views import report as report_view
 from analytics.views import trends as trends_view
 
 # Streamlit wraps cell text only in rows taller than 64 px: three lines.
@@ -25,7 +28,7 @@ SCALE_COLUMNS += ["b_baseline", "b_latest", "b_change", "b_category", "gap"]
 IN_URL = "couple_in_url"  # the case code this page last wrote into the address bar
 HEATMAP = "Each check-in, scale by scale"
 DETAILS = (HEATMAP, "Every scale over time", "Item answers for one scale")
-SESSIONS, DETAILS_FORM = "🗓️ Sessions", "✏️ Case details"
+SESSIONS, DETAILS_FORM, REPORT = "🗓️ Sessions", "✏️ Case details", "📄 Client report"
 
 
 def _with_noise(change: pd.Series, beyond: pd.Series) -> list[str]:
@@ -388,15 +391,15 @@ if not view.assessments.empty:
 # widgets, and a tab draws its content even while hidden.
 st.subheader("Records")
 records = st.segmented_control(
-    "Sessions and case details", [SESSIONS, DETAILS_FORM], key="couple_records"
+    "Sessions, case details and reports", [SESSIONS, DETAILS_FORM, REPORT], key="couple_records"
 )
 if records is None:
     last = view.sessions["session_date"].max() if not view.sessions.empty else None
     st.caption(
         f"{len(view.sessions)} session(s) recorded"
         + (f", the last on {pd.Timestamp(last):%d %b %Y}" if last is not None else "")
-        + ". Choose Sessions to record or correct one, or Case details to edit the case,"
-        " pause, resume or close it."
+        + ". Choose Sessions to record or correct one, Case details to edit the case,"
+        " pause, resume or close it, or Client report to make a report for the couple."
     )
 
 # A second session on one date is more often a double entry: the first save is refused, and the
@@ -612,3 +615,73 @@ if records == DETAILS_FORM:
         sure_close = st.checkbox("Yes, close this case", key="confirm_close")
         if st.button("Close this case", icon="📁", disabled=not sure_close):
             _set_status("closed", "Case closed. It stays in the records and can be reopened.")
+
+# A plain-language report for the couple to take home, made only when downloaded. What it may
+# hold is decided in analytics.views.report (never safety answers, item answers or free text
+# unless one is picked here); the options only choose among what is allowed.
+if records == REPORT:
+    st.caption(
+        "A report in plain words for the couple: their progress on the scales chosen, what"
+        " improved, and what was agreed in the latest saved agenda. It never holds safety"
+        " answers or answers to single questions; their own words only where picked below."
+    )
+    if not view.chart_scales:
+        st.info("The report needs at least one check-in.", icon="📥")
+    elif not export.images_available():
+        st.warning(ui.escape_markdown(str(export.ChromiumMissing())), icon="🧭")
+    else:
+        c1, c2 = st.columns(2)
+        for_whom = c1.radio(
+            "For",
+            [None, "A", "B"],
+            format_func=lambda v: "Both partners" if v is None else f"Partner {v} only",
+            horizontal=True,
+            key=f"report_for_{couple_id}",
+        )
+        deidentify = c2.checkbox(
+            "De-identify (case code, weeks since the start instead of dates, no names or emails)",
+            key=f"report_deid_{couple_id}",
+        )
+        report_scales = st.multiselect(
+            "Scales",
+            list(view.chart_scales),
+            default=[view.headline_code] if view.headline_code else None,
+            format_func=view.chart_scales.__getitem__,
+            key=f"report_scales_{couple_id}",
+        )
+        answers = ui.load(report_view.text_answers, actor, couple_id, for_whom)
+        labels = {
+            str(i): f"{pd.Timestamp(t):%d %b %Y} · partner {p} · {q}"
+            for i, t, p, q in zip(
+                answers["id"],
+                answers["completed_at"],
+                answers["partner"],
+                answers["question"],
+                strict=True,
+            )
+        }
+        picked = st.multiselect(
+            "Include these answers in their own words (none unless picked)",
+            list(labels),
+            format_func=labels.__getitem__,
+            key=f"report_texts_{couple_id}_{for_whom}",
+        )
+        who = couple.case_code + ("" if for_whom is None else f"-{for_whom}")
+        ui.deferred_download(
+            "Download the report (PDF)",
+            functools.partial(
+                report_view.render_report,
+                ui.database(),
+                actor,
+                couple_id,
+                as_of=ui.today(),
+                to_png=images.chart_png,
+                scales=tuple(report_scales) or None,
+                partner=for_whom,
+                deidentify=deidentify,
+                include_text_ids=tuple(picked),
+            ),
+            file_name=f"report-{ui.file_stem(who)}.pdf",
+            mime="application/pdf",
+            key=f"report_download_{couple_id}",
+        )

@@ -33,7 +33,7 @@ from tests.test_pages import (
 )
 
 pytestmark = pytest.mark.usefixtures("app_env")
-RECORDS = "Sessions and case details"
+RECORDS = "Sessions, case details and reports"
 SAFETY_ITEMS = [
     "Physical harm or threats",
     "Fear of the partner",

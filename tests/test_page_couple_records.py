@@ -25,7 +25,7 @@ from tests.test_pages import (
 
 pytestmark = pytest.mark.usefixtures("app_env")
 DAY = TODAY.date() - dt.timedelta(days=7)
-RECORDS = "Sessions and case details"
+RECORDS = "Sessions, case details and reports"
 
 
 def _sessions(actor: Actor, couple_id: int) -> Any:

@@ -377,15 +377,29 @@ def render_report(
         include_text_ids=include_text_ids,
     )
     images = {chart.key: to_png(chart.figure) for chart in report.charts}
+    return report_file(db, actor, couple_id, report, images, texts=len(set(include_text_ids)))
+
+
+def report_file(
+    db: Database,
+    actor: Actor,
+    couple_id: int,
+    report: ClientReport,
+    images: dict[str, bytes],
+    *,
+    texts: int = 0,
+) -> bytes:
+    """The PDF of a report whose chart images are made (`texts`: free-text answers included);
+    audited once made."""
     pdf = report_pdf(report, images)
     reports.record_report(
         db,
         actor,
         couple_id,
-        partner=partner,
-        deidentified=deidentify,
+        partner=report.partner,
+        deidentified=report.deidentified,
         scales=report.scales,
         charts=len(images),
-        texts=len(set(include_text_ids)),
+        texts=texts,
     )
     return pdf
