@@ -94,3 +94,56 @@ def test_a_therapist_downloads_a_png_and_it_is_audited(browser: Any, tmp_path: P
     exported = log[log["action"] == "export"]
     assert len(exported) == 1 and exported.iloc[0]["therapist"] == "Pat Export"
     assert json.loads(exported.iloc[0]["detail"]) == {"chart": "progress-global", "format": "png"}
+
+
+def test_a_therapist_downloads_a_deidentified_report(browser: Any, tmp_path: Path) -> None:
+    """Couple page → Records → Client report → de-identify → the PDF arrives, names nowhere in
+    it, and the report is audited."""
+    import subprocess
+
+    instruments = tmp_path / "instruments"
+    instruments.mkdir(exist_ok=True)
+    db_path = tmp_path / "e2e.duckdb"
+    db = open_practice(db_path, instruments_folder=instruments)
+    who = add_therapist(db, "Pat Report")
+    couple_id = factories.couple(db, who, "E-2")
+    for week, level in enumerate([2, 4, 5]):
+        factories.checkin(db, couple_id, "A", NOW - dt.timedelta(weeks=3 - week), level)
+        factories.checkin(db, couple_id, "B", NOW - dt.timedelta(weeks=3 - week), 3)
+    db.close()
+    proc, url = start_server(db_path, tmp_path / "streamlit.log", instruments)
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+        page.goto(f"{url}/couple?couple=E-2", wait_until="domcontentloaded")
+        page.get_by_role("combobox", name="You are").click()
+        page.get_by_role("option", name=re.compile("Pat Report")).click()
+        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+        page.locator("button", has_text="Client report").click()
+        page.get_by_text("De-identify", exact=False).click()
+        button = page.locator(f".st-key-report_download_{couple_id} button")
+        button.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)  # the checkbox's rerun settles before the click
+        with page.expect_download(timeout=60_000) as info:
+            button.click()
+        download = info.value
+        assert download.suggested_filename == "report-E-2.pdf"
+        pdf = tmp_path / "report.pdf"
+        pdf.write_bytes(Path(download.path()).read_bytes())  # gone once the page closes
+        assert pdf.read_bytes().startswith(b"%PDF")
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    if Path("/usr/bin/pdftotext").is_file():
+        text = subprocess.run(
+            ["/usr/bin/pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "E-2" in text and "Alpha" not in text and "Beta" not in text
+        assert "@" not in text
+    db = open_practice(db_path, instruments_folder=instruments)
+    try:
+        log = audit.entries(db, couple_id=couple_id)
+    finally:
+        db.close()
+    reports = [json.loads(d) for d in log["detail"] if '"kind": "report"' in d]
+    assert len(reports) == 1 and reports[0]["deidentified"] is True
