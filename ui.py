@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ import streamlit as st
 from analytics.charts import export
 from analytics.cli import server_link
 from analytics.errors import CaseloadError
+from analytics.practice import couples as couples_records
 from analytics.practice import exports as export_audit
 from analytics.practice import therapists
 from analytics.practice.access import Actor
@@ -192,6 +193,64 @@ def sticky_selectbox(
 
     where = st.sidebar if sidebar else st
     return where.selectbox(label, options, key=widget_key, on_change=_remember, **kwargs)
+
+
+def pick_couple(
+    who: Actor,
+    state_key: str,
+    in_url_key: str,
+    *,
+    sidebar: bool = True,
+    prefer: Sequence[int] = (),
+    heading: str | None = None,
+) -> int:
+    """The couple a page shows, chosen in a "Couple" selectbox and kept in the address bar by
+    case code (never a name), so a reload or a shared link opens the same couple.
+
+    A `?couple=CODE` link wins over the last choice, except the page's own echo of it (the code
+    it last wrote, kept under `in_url_key`): a choice made since then wins. An unknown code and
+    a couple this person may not see get the same words (they reveal nothing) and the page
+    stops, showing no other couple in its place; so does an empty caseload. `prefer`: the
+    couples to open first when nothing is chosen yet; `heading`: a title for those stops.
+    """
+    listing = load(couples_records.list_couples, who, include_closed=True)
+
+    def stop_with(show: Callable[[], None]) -> None:
+        if heading:
+            st.title(heading)
+        show()
+        st.stop()
+
+    if listing.empty:
+
+        def empty() -> None:
+            st.info("No couples in your caseload yet. Add one on **Add a couple**.", icon="🌱")
+
+        stop_with(empty)
+    ids = [int(i) for i in listing["id"]]
+    codes = dict(zip(ids, listing["case_code"], strict=True))
+    wanted = st.query_params.get("couple")
+    if wanted and wanted != st.session_state.get(in_url_key):
+        matches = [i for i, code in codes.items() if code.upper() == wanted.strip().upper()]
+        if not matches:
+
+            def refuse() -> None:
+                st.error(
+                    "No couple in your caseload has the case code in this link. It may be"
+                    " mistyped, or the couple may be looked after by another therapist.",
+                    icon="🔒",
+                )
+                st.page_link("pages/caseload.py", label="Open the caseload", icon="📋")
+
+            stop_with(refuse)
+        st.session_state[state_key] = matches[0]
+    if st.session_state.get(state_key) not in ids:
+        st.session_state[state_key] = ([i for i in prefer if i in ids] or ids)[0]
+    couple_id = int(
+        sticky_selectbox("Couple", ids, state_key, sidebar=sidebar, format_func=lambda i: codes[i])
+    )
+    st.query_params["couple"] = st.session_state[in_url_key] = codes[couple_id]
+    return couple_id
 
 
 def therapist_select(actor: Actor, current_id: int | None) -> int | None:

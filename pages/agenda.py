@@ -12,7 +12,7 @@ import streamlit as st
 import ui
 from analytics.charts.agenda_pdf import agenda_pdf
 from analytics.errors import CaseloadError
-from analytics.practice import agendas, couples
+from analytics.practice import agendas
 from analytics.practice.agendas import AgendaItem
 from analytics.views import agenda as agenda_view
 
@@ -25,32 +25,8 @@ actor = ui.require_actor()
 st.title("🗒️ Session agenda")
 ui.show_flash()
 
-listing = ui.load(couples.list_couples, actor, include_closed=True)
-if listing.empty:
-    st.info("No couples in your caseload yet. Add one on **Add a couple**.", icon="🌱")
-    st.stop()
-ids = [int(i) for i in listing["id"]]
-codes = dict(zip(ids, listing["case_code"], strict=True))
-wanted = st.query_params.get("couple")
-# A shareable link names the case code, never a client's name (as on the couple page).
-if wanted and wanted != st.session_state.get(IN_URL):
-    matches = [i for i, code in codes.items() if code.upper() == wanted.strip().upper()]
-    if not matches:
-        # Unknown, or a couple this person may not see: the same words either way.
-        st.error(
-            "No couple in your caseload has the case code in this link. It may be mistyped, or"
-            " the couple may be looked after by another therapist.",
-            icon="🔒",
-        )
-        st.page_link("pages/caseload.py", label="Open the caseload", icon="📋")
-        st.stop()
-    st.session_state[STATE] = matches[0]
-if st.session_state.get(STATE) not in ids:
-    st.session_state[STATE] = ids[0]
-couple_id = int(
-    ui.sticky_selectbox("Couple", ids, STATE, sidebar=True, format_func=lambda i: codes[i])
-)
-st.query_params["couple"] = st.session_state[IN_URL] = codes[couple_id]
+# The couple from a ?couple=CODE link or the sidebar, as on the couple page.
+couple_id = ui.pick_couple(actor, STATE, IN_URL)
 
 session_date = st.date_input("Session date", value=ui.today(), key=DATE, format="DD/MM/YYYY")
 assert isinstance(session_date, dt.date)

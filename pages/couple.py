@@ -39,37 +39,8 @@ def _with_noise(change: pd.Series, beyond: pd.Series) -> list[str]:
 
 actor = ui.require_actor()
 
-listing = ui.load(couples.list_couples, actor, include_closed=True)
-if listing.empty:
-    st.title("👫 Couple")
-    st.info("No couples in your caseload yet. Add one on **Add a couple**.", icon="🌱")
-    st.stop()
-
-ids = [int(i) for i in listing["id"]]
-codes = dict(zip(ids, listing["case_code"], strict=True))
-wanted = st.query_params.get("couple")
-# A shareable link names the case code, never a client's name. The code this page last put in
-# the address bar is its own echo: the sidebar choice made since then wins over it.
-if wanted and wanted != st.session_state.get(IN_URL):
-    matches = [i for i, code in codes.items() if code.upper() == wanted.strip().upper()]
-    if not matches:
-        # Unknown, or a couple this person may not see: the same words either way (they reveal
-        # nothing), and no other couple is shown in its place.
-        st.title("👫 Couple")
-        st.error(
-            "No couple in your caseload has the case code in this link. It may be mistyped, or"
-            " the couple may be looked after by another therapist.",
-            icon="🔒",
-        )
-        st.page_link("pages/caseload.py", label="Open the caseload", icon="📋")
-        st.stop()
-    st.session_state["couple_id"] = matches[0]
-if st.session_state.get("couple_id") not in ids:
-    st.session_state["couple_id"] = ids[0]
-couple_id = int(
-    ui.sticky_selectbox("Couple", ids, "couple_id", sidebar=True, format_func=lambda i: codes[i])
-)
-st.query_params["couple"] = st.session_state[IN_URL] = codes[couple_id]
+# The couple from a ?couple=CODE link or the sidebar; an unknown or forbidden code stops here.
+couple_id = ui.pick_couple(actor, "couple_id", IN_URL, heading="👫 Couple")
 
 try:
     # Everything the page draws as it opens, in one read (one cache entry per couple and day).

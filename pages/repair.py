@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from analytics.clinical.flags import KINDS
 from analytics.errors import CaseloadError
-from analytics.practice import couples, repair
+from analytics.practice import repair
 from analytics.practice.repair import MILESTONES, STATUSES, RepairCase
 from analytics.views import repair as repair_view
 
@@ -29,13 +29,6 @@ def _case_words(case: RepairCase) -> str:
 actor = ui.require_actor()
 st.title("🩹 Repair after betrayal")
 ui.show_flash()
-
-listing = ui.load(couples.list_couples, actor, include_closed=True)
-if listing.empty:
-    st.info("No couples in your caseload yet. Add one on **Add a couple**.", icon="🌱")
-    st.stop()
-ids = [int(i) for i in listing["id"]]
-codes = dict(zip(ids, listing["case_code"], strict=True))
 
 in_repair = ui.load(repair_view.repair_caseload, actor, as_of=ui.today())
 if in_repair.empty:
@@ -77,26 +70,11 @@ else:
         },
     )
 
-# A shareable link names the case code, never a client's name (as on the couple page). The code
-# this page last put in the address bar is its own echo: a choice made since then wins.
-wanted = st.query_params.get("couple")
-if wanted and wanted != st.session_state.get(IN_URL):
-    matches = [i for i, code in codes.items() if code.upper() == wanted.strip().upper()]
-    if not matches:
-        # Unknown, or a couple this person may not see: the same words either way.
-        st.error(
-            "No couple in your caseload has the case code in this link. It may be mistyped, or"
-            " the couple may be looked after by another therapist.",
-            icon="🔒",
-        )
-        st.page_link("pages/caseload.py", label="Open the caseload", icon="📋")
-        st.stop()
-    st.session_state[STATE] = matches[0]
-if st.session_state.get(STATE) not in ids:
-    first = [int(i) for i in in_repair["couple_id"]] or ids
-    st.session_state[STATE] = first[0]
-couple_id = int(ui.sticky_selectbox("Couple", ids, STATE, format_func=lambda i: codes[i]))
-st.query_params["couple"] = st.session_state[IN_URL] = codes[couple_id]
+# The couple from a ?couple=CODE link or the choice here (couples in repair first), as on the
+# couple page: an unknown or forbidden code stops the page.
+couple_id = ui.pick_couple(
+    actor, STATE, IN_URL, sidebar=False, prefer=[int(i) for i in in_repair["couple_id"]]
+)
 
 case_key = f"repair_case_{couple_id}"
 try:
