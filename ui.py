@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ def _secret(section: str, key: str) -> str | None:
 
 @st.cache_resource(show_spinner="Opening the database…")
 def _database(path: str, instruments_folder: str) -> Database:
+    # Health records: every file this server creates (the database, its WAL) is owner-only.
+    os.umask(0o077)
     # One connection per server process; every unit of work takes its own cursor from it.
     # Opening migrates the schema and syncs the instrument files (built-in and the folder's).
     db = open_practice(path, instruments_folder=instruments_folder)

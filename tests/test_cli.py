@@ -767,3 +767,35 @@ def test_settings_set_refuses_out_of_range(
     _, listed, _ = run(capsys, "settings", "list", "--json", "--db", str(db_path))
     assert {s["key"]: s["value"] for s in as_json(listed)}["overdue_days"] == 14
     assert _setting_audit(db_path) == []
+
+
+def test_the_command_line_creates_owner_only_files(tmp_path: Path) -> None:
+    """Health records: the database (and its WAL) the command line creates is not readable by
+    other users of the machine (the process runs with umask 077)."""
+    import stat
+    import subprocess
+    import sys
+
+    db_file = tmp_path / "fresh.duckdb"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics",
+            "settings",
+            "set",
+            "overdue_days",
+            "21",
+            "--db",
+            str(db_file),
+            "--instruments",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    made = [db_file, *tmp_path.glob("fresh.duckdb*")]
+    assert made and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in made if p.is_file())
