@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/import_responses.py", title="Import", icon="📥"),
     st.Page("pages/instruments.py", title="Instruments", icon="🧾"),
     st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+    st.Page("pages/audit.py", title="Audit", icon="🔏"),
 ]
 
 

@@ -20,9 +20,9 @@ import streamlit as st
 from analytics.charts import export
 from analytics.cli import server_link
 from analytics.errors import CaseloadError
+from analytics.practice import audit, therapists
 from analytics.practice import couples as couples_records
 from analytics.practice import exports as export_audit
-from analytics.practice import therapists
 from analytics.practice.access import Actor
 from analytics.practice.couples import Partner, PartnerInput
 from analytics.practice.opening import open_practice
@@ -254,6 +254,17 @@ def pick_couple(
     )
     st.query_params["couple"] = st.session_state[in_url_key] = codes[couple_id]
     return couple_id
+
+
+def record_view(who: Actor, couple_id: int, page: str) -> None:
+    """Audit that this run shows a couple's data (one INSERT), outside any cached loader so a
+    page served from cache is recorded too. Call once per page run, right after the couple is
+    picked; when it cannot be recorded the page stops instead of showing unaudited data."""
+    try:
+        audit.record_view(database(), who, couple_id, page)
+    except CaseloadError as exc:
+        show_error(exc)
+        st.stop()
 
 
 def therapist_select(actor: Actor, current_id: int | None) -> int | None:

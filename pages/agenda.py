@@ -27,6 +27,7 @@ ui.show_flash()
 
 # The couple from a ?couple=CODE link or the sidebar, as on the couple page.
 couple_id = ui.pick_couple(actor, STATE, IN_URL)
+ui.record_view(actor, couple_id, "agenda")
 
 session_date = st.date_input("Session date", value=ui.today(), key=DATE, format="DD/MM/YYYY")
 assert isinstance(session_date, dt.date)

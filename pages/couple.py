@@ -41,6 +41,7 @@ actor = ui.require_actor()
 
 # The couple from a ?couple=CODE link or the sidebar; an unknown or forbidden code stops here.
 couple_id = ui.pick_couple(actor, "couple_id", IN_URL, heading="👫 Couple")
+ui.record_view(actor, couple_id, "couple")
 
 try:
     # Everything the page draws as it opens, in one read (one cache entry per couple and day).

@@ -75,6 +75,7 @@ else:
 couple_id = ui.pick_couple(
     actor, STATE, IN_URL, sidebar=False, prefer=[int(i) for i in in_repair["couple_id"]]
 )
+ui.record_view(actor, couple_id, "repair")
 
 case_key = f"repair_case_{couple_id}"
 try:

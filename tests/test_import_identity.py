@@ -27,6 +27,7 @@ from analytics.practice.therapists import add_therapist
 from analytics.store import migrate
 from analytics.store.db import Database
 from tests import factories
+from tests.test_audit_chain import before_008
 from tests.test_import_pipeline import NOW, WHEN, counts, parsed_file
 
 A, B, STRANGER = "d001.a@example.org", "d001.b@example.org", "stranger@example.org"
@@ -131,6 +132,7 @@ def _release_two(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, i
     with monkeypatch.context() as patch:
         patch.setattr(migrate, "available", lambda: [m for m in shipped if m.version <= 2])
         db = open_practice(db_path)
+    restore_audit = before_008(monkeypatch)  # today's code writing a release-2 database
     try:
         assert migrate.schema_version(db) == 2
         therapist = add_therapist(db, "Test Therapist")
@@ -165,6 +167,7 @@ def _release_two(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, i
             )
     finally:
         db.close()
+        restore_audit()
     return couple, partner
 
 

@@ -14,6 +14,7 @@ import pytest
 from analytics.clinical import change, flags
 from analytics.instruments import catalog, lookup
 from analytics.instruments.sync import refusals
+from analytics.practice import audit
 from analytics.practice.access import PRACTICE
 from analytics.practice.opening import open_practice, sync_instruments
 from analytics.practice.safety import record_assessment
@@ -21,6 +22,7 @@ from analytics.practice.therapists import add_therapist
 from analytics.store import migrate
 from analytics.store.db import Database
 from tests import factories
+from tests.test_audit_chain import before_008
 
 AS_OF = dt.date(2026, 3, 2)
 VERSIONS = [m.version for m in migrate.available()]
@@ -464,6 +466,8 @@ def test_an_older_database_upgrades_through_004_and_flags_its_blank_screens(
     shipped = migrate.available()
     older = [m for m in shipped if m.version <= at_version]
     monkeypatch.setattr(migrate, "available", lambda: older)
+    # Before 008 the audit trail had no hash chain: write it as the release of the time did.
+    restore_audit = before_008(monkeypatch)
     db = Database(db_path)
     try:
         migrate.apply_migrations(db)
@@ -476,7 +480,10 @@ def test_an_older_database_upgrades_through_004_and_flags_its_blank_screens(
         assert flags.couple_flags(db, PRACTICE, as_of=AS_OF, couple_ids=[cid]).empty
 
         monkeypatch.setattr(migrate, "available", lambda: shipped)
+        restore_audit()
         assert migrate.apply_migrations(db) == [v for v in VERSIONS if v > at_version]
+        # 008 sealed the entries written before it into the chain.
+        assert audit.verify(db).intact and audit.verify(db).entries >= 2
         raised = flags.couple_flags(db, PRACTICE, as_of=AS_OF, couple_ids=[cid])
         assert raised[["kind", "severity", "rank", "reason"]].values.tolist() == [
             [

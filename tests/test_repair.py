@@ -29,6 +29,7 @@ from analytics.store.db import Database
 from analytics.views import repair as repair_view
 from tests import factories
 from tests.slow_reference import reference_caseload
+from tests.test_audit_chain import before_008
 
 TODAY = dt.date(2026, 6, 1)
 START = dt.date(2026, 1, 5)
@@ -528,6 +529,7 @@ def test_an_older_database_keeps_its_milestones_through_005(
 ) -> None:
     shipped = migrate.available()
     monkeypatch.setattr(migrate, "available", lambda: [m for m in shipped if m.version <= 4])
+    restore_audit = before_008(monkeypatch)  # today's code writing a release-4 database
     db = Database(db_path)
     try:
         migrate.apply_migrations(db)
@@ -550,6 +552,7 @@ def test_an_older_database_keeps_its_milestones_through_005(
                 [couple, milestone, status, when, therapist.id, note],
             )
         monkeypatch.setattr(migrate, "available", lambda: shipped)
+        restore_audit()
         assert 5 in migrate.apply_migrations(db)
         tables = {r[0] for r in db.query_rows("SELECT table_name FROM information_schema.tables")}
         assert "repair_milestones" not in tables

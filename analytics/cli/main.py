@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from analytics.cli import (
     agenda_cmd,
+    audit_cmd,
     export_cmd,
     import_cmd,
     instruments_cmd,
@@ -70,7 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = (practice_cmd, instruments_cmd, import_cmd, agenda_cmd, export_cmd, report_cmd)
+    modules = (
+        practice_cmd,
+        instruments_cmd,
+        import_cmd,
+        agenda_cmd,
+        export_cmd,
+        report_cmd,
+        audit_cmd,
+    )
     for module in modules:
         module.register(sub, common, json_flag)
     return parser

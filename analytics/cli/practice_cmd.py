@@ -19,7 +19,7 @@ from analytics.cli.output import (
 )
 from analytics.clinical import change, flags
 from analytics.clinical.change import CATEGORIES
-from analytics.practice import couples, settings, therapists
+from analytics.practice import audit, couples, settings, therapists
 from analytics.practice.access import PRACTICE
 from analytics.store import migrate
 from analytics.store.db import Database
@@ -224,6 +224,8 @@ def _scale(r: Row) -> dict[str, Any]:
 def _couples_show(args: argparse.Namespace, db: Database) -> int:
     couple_id = couples.find_couple_id(db, PRACTICE, args.code)
     couple = couples.get_couple(db, PRACTICE, couple_id)
+    # A read of a couple's data is audited before anything of it is printed.
+    audit.record_view(db, PRACTICE, couple_id, "cli")
     scales = [
         _scale(r) for r in change.partner_change(db, PRACTICE, [couple_id]).to_dict("records")
     ]

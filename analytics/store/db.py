@@ -34,6 +34,8 @@ _UNIQUE_LABELS = {
     "header_signature": "import profile for this form",
     "natural_key": "response",
     "session_number": "session number",
+    # Two writers appended to the audit trail after the same entry (see migration 008).
+    "prev_hash": "place in the audit trail (another change was saved at the same moment)",
 }
 
 
@@ -50,6 +52,13 @@ def translate_error(exc: duckdb.Error) -> CaseloadError:
         if "CHECK" in text:
             return CaseloadError("A value is not one of the allowed choices; nothing was changed.")
         return CaseloadError("The change breaks a rule of the database; nothing was changed.")
+    if isinstance(exc, duckdb.TransactionException) and "Failed to commit" in text:
+        # Another writer committed first (a write-write conflict or the same new key, e.g. the
+        # audit trail's next link): nothing of this change was stored.
+        return CaseloadError(
+            "Another change was saved at the same moment; nothing was changed.",
+            hint="Try again.",
+        )
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
         # DuckDB's text names the other process and its program; neither is repeated here.
         return DatabaseBusy(
