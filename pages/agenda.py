@@ -65,15 +65,17 @@ else:
     )
 
 items = view.items
+# Typed columns: an empty agenda (nothing in the data yet) must still give the editor
+# checkbox, number and text columns, or it refuses them.
 table = pd.DataFrame(
     {
-        "include": [i.status != "dropped" for i in items],
-        "order": list(range(1, len(items) + 1)),
-        "done": [i.status == "done" for i in items],
-        "kind": [agenda_view.KIND_WORDS.get(i.kind, i.kind) for i in items],
-        "text": [i.text for i in items],
-        "why": [i.why for i in items],
-        "suggestion": [i.suggestion or "" for i in items],
+        "include": pd.Series([i.status != "dropped" for i in items], dtype="bool"),
+        "order": pd.Series(list(range(1, len(items) + 1)), dtype="int64"),
+        "done": pd.Series([i.status == "done" for i in items], dtype="bool"),
+        "kind": pd.Series([agenda_view.KIND_WORDS.get(i.kind, i.kind) for i in items], dtype="str"),
+        "text": pd.Series([i.text for i in items], dtype="str"),
+        "why": pd.Series([i.why for i in items], dtype="str"),
+        "suggestion": pd.Series([i.suggestion or "" for i in items], dtype="str"),
     }
 )
 gen = st.session_state.get(EDITOR_GEN, 0)

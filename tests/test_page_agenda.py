@@ -101,3 +101,21 @@ def test_unknown_or_forbidden_code_in_the_link(db: Database, therapist: Actor, c
         assert not at.exception
         assert "No couple in your caseload has the case code" in at.error[0].value
         assert not at.data_editor
+
+
+def test_a_couple_with_nothing_to_draft_gets_an_empty_agenda_to_fill(
+    db: Database, therapist: Actor
+) -> None:
+    """No check-ins yet: the draft is empty, the editor still opens, and an item of the
+    therapist's own can be added and saved."""
+    quiet = factories.couple(db, therapist, "Q-1")
+    at = open_app(therapist, PAGE, agenda_couple_id=quiet)
+    assert at.data_editor[0].value.empty
+    at.session_state[_editor_key(quiet)] = {
+        "edited_rows": {},
+        "added_rows": [{"text": "Ask how the first weeks went", "include": True, "order": 1}],
+        "deleted_rows": [],
+    }
+    rerun(_button(at, "💾 Save agenda").click())
+    saved = agendas.agenda_for(db, therapist, quiet, DAY)
+    assert saved is not None and [i.text for i in saved.items] == ["Ask how the first weeks went"]
