@@ -489,3 +489,29 @@ def deferred_download(
         key=key,
         icon="📄",
     )
+
+
+def audited_download(
+    label: str,
+    build: Callable[[], bytes],
+    *,
+    file_name: str,
+    mime: str,
+    couple_id: int,
+    kind: str,
+    fmt: str,
+    key: str,
+) -> None:
+    """A download button for one couple's file, made only when clicked and audited then (who,
+    couple, `kind`, format; never content)."""
+    who = actor()
+    if who is None:
+        return
+    st.download_button(
+        label,
+        _audited(build, database(), who, kind, fmt, [couple_id], {}),
+        file_name=file_name,
+        mime=mime,
+        on_click="ignore",
+        key=key,
+    )

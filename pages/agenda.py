@@ -154,19 +154,30 @@ if view.saved is not None and right.button("✅ Mark ticked items done"):
 
 shown = view.items
 name = f"agenda-{view.case_code}-{session_date.isoformat()}"
+# Made when clicked (the PDF takes a moment) and audited as an export of the couple's data.
 d1, d2 = st.columns(2)
-d1.download_button(
-    "⬇️ Markdown",
-    agenda_view.agenda_markdown(view.case_code, session_date, shown),
-    file_name=f"{name}.md",
-    mime="text/markdown",
-)
-d2.download_button(
-    "⬇️ PDF (one page)",
-    agenda_pdf(view.case_code, session_date, shown, kind_words=agenda_view.KIND_WORDS),
-    file_name=f"{name}.pdf",
-    mime="application/pdf",
-)
+with d1:
+    ui.audited_download(
+        "⬇️ Markdown",
+        lambda: agenda_view.agenda_markdown(view.case_code, session_date, shown).encode(),
+        file_name=f"{name}.md",
+        mime="text/markdown",
+        couple_id=couple_id,
+        kind="agenda",
+        fmt="md",
+        key="agenda_download_md",
+    )
+with d2:
+    ui.audited_download(
+        "⬇️ PDF (one page)",
+        lambda: agenda_pdf(view.case_code, session_date, shown, kind_words=agenda_view.KIND_WORDS),
+        file_name=f"{name}.pdf",
+        mime="application/pdf",
+        couple_id=couple_id,
+        kind="agenda",
+        fmt="pdf",
+        key="agenda_download_pdf",
+    )
 st.caption("Downloads hold the agenda as shown above (saved, or the draft): save edits first.")
 
 st.subheader("History")

@@ -119,3 +119,33 @@ def test_a_couple_with_nothing_to_draft_gets_an_empty_agenda_to_fill(
     rerun(_button(at, "💾 Save agenda").click())
     saved = agendas.agenda_for(db, therapist, quiet, DAY)
     assert saved is not None and [i.text for i in saved.items] == ["Ask how the first weeks went"]
+
+
+def test_agenda_downloads_are_made_and_audited_when_clicked(
+    db: Database, therapist: Actor, cid: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is built while the page opens; a click makes the file and audits the export
+    (kind and format, never the agenda's text)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict[str, Any] = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data: Any, mimetype: Any, *a: Any, **kw: Any) -> str:
+        file_id = original(self, data, mimetype, *a, **kw)
+        made[str(kw.get("file_name"))] = data
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    at = open_app(therapist, PAGE, agenda_couple_id=cid)
+    assert len(at.get("download_button")) == 2
+    exports = "SELECT count(*) FROM audit_log WHERE action = 'export'"
+    assert db.query_value(exports) == 0
+    pdf_name = next(n for n in made if n.endswith(".pdf"))
+    assert bytes(made[pdf_name]()).startswith(b"%PDF")
+    md_name = next(n for n in made if n.endswith(".md"))
+    assert bytes(made[md_name]()).startswith(b"# Session agenda")
+    rows = db.query_rows(
+        "SELECT entity, couple_id, detail FROM audit_log WHERE action = 'export' ORDER BY id"
+    )
+    assert rows == [("agenda", cid, '{"format": "pdf"}'), ("agenda", cid, '{"format": "md"}')]

@@ -9,8 +9,8 @@ from analytics.practice import access, audit
 from analytics.practice.access import Actor
 from analytics.store.db import Database
 
-KINDS = ("chart", "caseload")
-FORMATS = ("png", "svg", "html", "csv", "xlsx")
+KINDS = ("chart", "caseload", "agenda")
+FORMATS = ("png", "svg", "html", "csv", "xlsx", "md", "pdf")
 
 
 def record_export(
