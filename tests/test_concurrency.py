@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -76,22 +77,52 @@ def _insert_then_wait(
     return work_for
 
 
-def test_atomic_retries_a_racing_insert_of_the_same_key(keyed: Database) -> None:
+@pytest.fixture
+def second(keyed: Database) -> Iterator[Database]:
+    """Another handle on the same file, as a second server would hold: writers through one
+    handle take turns (see the test below), so a race needs two."""
+    other = Database(keyed.path)
+    yield other
+    other.close()
+
+
+def test_writers_through_one_handle_take_turns(keyed: Database) -> None:
+    """Every write appends to the hash-chained audit trail, so one process writes one
+    transaction at a time: the second starts after the first has committed."""
+    seen: list[tuple[str, int]] = []
+
+    def work_for(who: int) -> Callable[[duckdb.DuckDBPyConnection], None]:
+        def work(cur: duckdb.DuckDBPyConnection) -> None:
+            seen.append(("begin", who))
+            cur.execute("INSERT INTO race VALUES (?, ?)", [10 + who, who])
+            time.sleep(0.05)
+            seen.append(("end", who))
+
+        return work
+
+    assert together(2, lambda who: keyed.atomic(work_for(who))) == [None, None]
+    assert [step for step, _ in seen] == ["begin", "end", "begin", "end"]
+    assert seen[0][1] == seen[1][1]
+
+
+def test_atomic_retries_a_racing_insert_of_the_same_key(keyed: Database, second: Database) -> None:
     attempts: dict[int, int] = {}
     work_for = _insert_then_wait(threading.Barrier(2), attempts)
-    results = together(2, lambda who: keyed.atomic(work_for(who)))
+    handles = (keyed, second)
+    results = together(2, lambda who: handles[who].atomic(work_for(who)))
     # Both return; the loser ran again, saw the winner's row, and stored nothing.
     assert results == [1, 1]
     assert keyed.query_value("SELECT count(*) FROM race") == 1
     assert sorted(attempts.values()) == [1, 2]
 
 
-def test_the_same_race_in_a_plain_transaction_is_refused(keyed: Database) -> None:
+def test_the_same_race_in_a_plain_transaction_is_refused(keyed: Database, second: Database) -> None:
     # What atomic() protects against: without a retry one of the two writers fails.
     work_for = _insert_then_wait(threading.Barrier(2), {})
+    handles = (keyed, second)
 
     def plain(who: int) -> int:
-        with keyed.transaction() as cur:
+        with handles[who].transaction() as cur:
             return work_for(who)(cur)
 
     results = together(2, plain)

@@ -288,3 +288,13 @@ def test_cells_are_counted_as_the_csv_parser_splits_records(
     # pandas, which reads the cells, splits the same records (the grid's rows line up).
     grid, cells = decode.parse_records(text, separator, Limits())
     assert len(grid) == len(counted) and cells.tolist() == counted
+
+
+def test_a_lone_carriage_return_the_c_parser_refuses_is_read_as_the_csv_module_splits_it() -> None:
+    """Found by the property above: pandas' C parser gives up on "\\r," (a lone CR first); the
+    records are those of the csv module, shaped as pandas shapes them."""
+    grid, cells = decode.parse_records("\r,", ",", Limits())
+    assert cells.tolist() == [1, 2]
+    assert grid.values.tolist() == [["", ""], ["", ""]]
+    same = "a,b\n\nc\n"
+    assert decode._csv_module_grid(same, ",", 2).equals(decode._read_csv(same, ",", 2))

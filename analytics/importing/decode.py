@@ -238,6 +238,14 @@ def _read_csv(text: str, separator: str, columns: int) -> pd.DataFrame:
     )
 
 
+def _csv_module_grid(text: str, separator: str, columns: int) -> pd.DataFrame:
+    """Records as Python's csv module splits them, shaped as `_read_csv` shapes its table: text
+    cells, a record's missing cells empty, a blank line one empty cell."""
+    rows = [r or [""] for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator)]
+    padded = [r + [""] * (columns - len(r)) for r in rows]
+    return pd.DataFrame(padded, columns=list(range(columns)), dtype=str)
+
+
 def _damaged_csv() -> CaseloadError:
     return CaseloadError(
         "The file could not be read as CSV: a quoted cell is not closed or a row is damaged.",
@@ -265,6 +273,10 @@ def parse_records(text: str, separator: str, limits: Limits) -> tuple[pd.DataFra
             raise _damaged_csv()
         try:
             grid = _read_csv(text, separator, widest)
+        except pd.errors.ParserError:
+            # The C parser gives up on some line-end mixes (a lone carriage return first, say)
+            # that the csv module splits fine: take its records (the count came from it).
+            grid = _csv_module_grid(text, separator, widest)
         except Exception as exc:  # e.g. a quote that is never closed
             raise _damaged_csv() from exc
         if len(grid) != len(counted):

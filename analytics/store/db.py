@@ -81,6 +81,11 @@ class Database:
         self.path = Path(path)
         self.read_only = read_only
         self._lock = threading.Lock()
+        # One writing transaction at a time in this process. Every write appends to the
+        # hash-chained audit trail, whose next entry depends on the last one: two transactions
+        # writing side by side would both chain from the same entry and one would fail at
+        # COMMIT. Reads never wait for it; re-entrant, so a write may call another write.
+        self._writing = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._on_close: list[Callable[[], None]] = []
 
@@ -109,7 +114,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside BEGIN/COMMIT; any exception rolls everything back."""
-        with self.cursor() as cur:
+        with self._writing, self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
@@ -126,24 +131,25 @@ class Database:
         # Only those are retried, so `work` must not turn them into other errors itself; a
         # genuine duplicate is retried too and then reported as usual.
         for attempt in range(1, attempts + 1):
-            cur = self._root().cursor()
-            try:
-                cur.execute("BEGIN TRANSACTION")
+            with self._writing:
+                cur = self._root().cursor()
                 try:
-                    result = work(cur)
-                    cur.execute("COMMIT")
-                except BaseException:
-                    with suppress(duckdb.Error):
-                        cur.execute("ROLLBACK")
-                    raise
-                return result
-            except _CONFLICTS as exc:
-                if attempt == attempts:
+                    cur.execute("BEGIN TRANSACTION")
+                    try:
+                        result = work(cur)
+                        cur.execute("COMMIT")
+                    except BaseException:
+                        with suppress(duckdb.Error):
+                            cur.execute("ROLLBACK")
+                        raise
+                    return result
+                except _CONFLICTS as exc:
+                    if attempt == attempts:
+                        raise translate_error(exc) from exc
+                except duckdb.Error as exc:
                     raise translate_error(exc) from exc
-            except duckdb.Error as exc:
-                raise translate_error(exc) from exc
-            finally:
-                cur.close()
+                finally:
+                    cur.close()
             # Back off a little, at random, so that writers that collided do not collide again.
             time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
         raise AssertionError("unreachable")
