@@ -9,7 +9,7 @@ import ui
 from analytics.charts import export, images
 from analytics.clinical.flags import KINDS
 from analytics.practice import therapists
-from analytics.views import caseload, exports, report_batch
+from analytics.views import caseload, exports
 
 ROW_HEIGHT = 68  # three lines of text (see the grid below)
 REASONS_ROW_HEIGHT = 88  # four lines of reasons
@@ -222,6 +222,9 @@ else:
         key="batch_deidentify",
     )
     if st.button("Make the reports", icon="📦", key="batch_make"):
+        # Imported here: the PDF library takes a quarter of a second to load.
+        from analytics.views import report_batch
+
         active = report_batch.active_couples(ui.database(), actor)
         bar = st.progress(0.0, text=f"0 of {len(active)} reports")
 

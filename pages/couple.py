@@ -17,7 +17,6 @@ from analytics.errors import CaseloadError
 from analytics.practice import couples, safety, sessions
 from analytics.views import couple as couple_view
 from analytics.views import couple_page
-from analytics.views import report as report_view
 from analytics.views import trends as trends_view
 
 # Streamlit wraps cell text only in rows taller than 64 px: three lines.
@@ -592,6 +591,10 @@ if records == DETAILS_FORM:
 # hold is decided in analytics.views.report (never safety answers, item answers or free text
 # unless one is picked here); the options only choose among what is allowed.
 if records == REPORT:
+    # Imported here: the PDF library takes a quarter of a second to load, and most visits to
+    # this page never make a report.
+    from analytics.views import report as report_view
+
     st.caption(
         "A report in plain words for the couple: their progress on the scales chosen, what"
         " improved, and what was agreed in the latest saved agenda. It never holds safety"
