@@ -57,7 +57,9 @@ def test_record_a_milestone(browser: Any, server: str, tmp_path: Path) -> None:
     page.on("request", lambda r: requests.append(r.url))
     try:
         _sign_in(page, server)
-        page.get_by_text(STALLED).wait_for(timeout=30_000)
+        # The couple's stall warning (the repair caseload's grid above may name it too).
+        warning = page.get_by_test_id("stAlertContentWarning").get_by_text(STALLED)
+        warning.wait_for(timeout=30_000)
         page.wait_for_function(
             "document.querySelector('.js-plotly-plot')"
             "?.querySelectorAll('.scatterlayer .trace').length >= 4",
@@ -72,7 +74,7 @@ def test_record_a_milestone(browser: Any, server: str, tmp_path: Path) -> None:
         page.get_by_role("button", name="Record change").click()
         page.get_by_text("Apology and repair: reached recorded.").wait_for(timeout=30_000)
         # The rerun draws the page again without the stall (stale elements go when it ends).
-        page.get_by_text(STALLED).wait_for(state="detached", timeout=30_000)
+        warning.wait_for(state="detached", timeout=30_000)
         page.screenshot(path=str(tmp_path / "repair-after.png"), full_page=True)
 
         # A fresh session (a reload) reads it back from the database.
