@@ -427,6 +427,14 @@ def chart_downloads(fig: Any, name: str, couple_id: int, case_code: str, key: st
             )
 
 
+def couple_chart(
+    fig: Any, *, chart_key: str, name: str, couple_id: int, case_code: str, downloads_key: str
+) -> None:
+    """One of a couple's charts, full width, with its Download menu (PNG, SVG, HTML) under it."""
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key=chart_key)
+    chart_downloads(fig, name, couple_id, case_code, downloads_key)
+
+
 def table_downloads(build: Callable[[str], tuple[bytes, list[int]]], name: str, key: str) -> None:
     """CSV and XLSX download buttons for a table; `build(fmt)` returns the file and the couples
     it holds. Built and audited (kind 'caseload') only when a button is clicked."""

@@ -51,6 +51,19 @@ except CaseloadError as exc:
 view = page.overview
 couple = view.couple
 
+
+def _chart(fig: object, chart_key: str, name: str, downloads_key: str) -> None:
+    """One of this couple's charts with its Download menu (files named by the case code)."""
+    ui.couple_chart(
+        fig,
+        chart_key=chart_key,
+        name=name,
+        couple_id=couple_id,
+        case_code=couple.case_code,
+        downloads_key=downloads_key,
+    )
+
+
 # Safety always comes first on any view of this couple: positive answers, then safety screens
 # left unanswered (a blank is never read as "no"). The banners' words are ours; the questions
 # and answers (from instrument files) are shown as data, never as Markdown.
@@ -193,18 +206,8 @@ else:
             as_of=ui.today(),
         )
     if progress_chart.figure is not None:
-        st.plotly_chart(
-            progress_chart.figure,
-            width="stretch",
-            config={"displaylogo": False},
-            key="couple_progress_chart",
-        )
-        ui.chart_downloads(
-            progress_chart.figure,
-            f"progress-{chosen_scale}",
-            couple_id,
-            couple.case_code,
-            "progress",
+        _chart(
+            progress_chart.figure, "couple_progress_chart", f"progress-{chosen_scale}", "progress"
         )
     for progress_note in progress_chart.notes:
         st.caption(ui.escape_markdown(progress_note))
@@ -265,10 +268,7 @@ st.subheader("Barriers and trust, both partners")
 for profile_note in profile.notes:
     st.caption(ui.escape_markdown(profile_note))
 if profile.profile is not None and profile.heatmap is not None:
-    st.plotly_chart(
-        profile.profile, width="stretch", config={"displaylogo": False}, key="couple_profile"
-    )
-    ui.chart_downloads(profile.profile, "profile", couple_id, couple.case_code, "profile")
+    _chart(profile.profile, "couple_profile", "profile", "profile")
 
 # More detail, drawn only when asked for (each chart costs the browser a few hundred ms to draw,
 # so the page opens with the three that prepare a session): how each partner's profile moved
@@ -282,19 +282,13 @@ if profile.profile is not None:
         key="couple_more_detail",
     )
     if detail == HEATMAP and profile.heatmap is not None:
-        st.plotly_chart(
-            profile.heatmap, width="stretch", config={"displaylogo": False}, key="couple_heatmap"
-        )
-        ui.chart_downloads(profile.heatmap, "heatmap", couple_id, couple.case_code, "heatmap")
+        _chart(profile.heatmap, "couple_heatmap", "heatmap", "heatmap")
     elif detail == "Every scale over time":
         trends = ui.load(trends_view.scale_trends, actor, couple_id)
         for trends_note in trends.notes:
             st.caption(ui.escape_markdown(trends_note))
         if trends.figure is not None:
-            st.plotly_chart(
-                trends.figure, width="stretch", config={"displaylogo": False}, key="couple_trends"
-            )
-            ui.chart_downloads(trends.figure, "trends", couple_id, couple.case_code, "trends")
+            _chart(trends.figure, "couple_trends", "trends", "trends")
     elif detail == "Item answers for one scale":
         # One load per run: the scale asked for (None at first: the most concerning one).
         scale_key = f"couple_item_scale_{couple_id}"
@@ -313,17 +307,10 @@ if profile.profile is not None:
         for item_note in item_detail.notes:
             st.caption(ui.escape_markdown(item_note))
         if item_detail.figure is not None:
-            st.plotly_chart(
+            _chart(
                 item_detail.figure,
-                width="stretch",
-                config={"displaylogo": False},
-                key="couple_item_answers",
-            )
-            ui.chart_downloads(
-                item_detail.figure,
+                "couple_item_answers",
                 f"items-{item_detail.scale_code}",
-                couple_id,
-                couple.case_code,
                 "items",
             )
 

@@ -23,6 +23,31 @@ pytestmark = pytest.mark.e2e
 NOW = dt.datetime.combine(dt.date.today(), dt.time(9, 0))
 
 
+def _practice(tmp_path: Path, therapist: str, code: str) -> tuple[Path, Path, int]:
+    """A practice file with one therapist and one couple with three weeks of check-ins:
+    (database, instruments folder, couple id)."""
+    instruments = tmp_path / "instruments"
+    instruments.mkdir(exist_ok=True)
+    db_path = tmp_path / "e2e.duckdb"
+    db = open_practice(db_path, instruments_folder=instruments)
+    who = add_therapist(db, therapist)
+    couple_id = factories.couple(db, who, code)
+    for week, level in enumerate([2, 4, 5]):
+        factories.checkin(db, couple_id, "A", NOW - dt.timedelta(weeks=3 - week), level)
+        factories.checkin(db, couple_id, "B", NOW - dt.timedelta(weeks=3 - week), 3)
+    db.close()
+    return db_path, instruments, couple_id
+
+
+def _couple_page(browser: Any, url: str, therapist: str, code: str) -> Any:
+    """A page (downloads allowed) on the couple's page, as `therapist`."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page.goto(f"{url}/couple?couple={code}", wait_until="domcontentloaded")
+    page.get_by_role("combobox", name="You are").click()
+    page.get_by_role("option", name=re.compile(therapist)).click()
+    return page
+
+
 def test_html_export_draws_its_chart_with_no_network(browser: Any, tmp_path: Path) -> None:
     import plotly.graph_objects as go
 
@@ -58,22 +83,10 @@ def test_html_export_draws_its_chart_with_no_network(browser: Any, tmp_path: Pat
 
 
 def test_a_therapist_downloads_a_png_and_it_is_audited(browser: Any, tmp_path: Path) -> None:
-    instruments = tmp_path / "instruments"
-    instruments.mkdir(exist_ok=True)
-    db_path = tmp_path / "e2e.duckdb"
-    db = open_practice(db_path, instruments_folder=instruments)
-    who = add_therapist(db, "Pat Export")
-    couple_id = factories.couple(db, who, "E-1")
-    for week, level in enumerate([2, 4, 5]):
-        factories.checkin(db, couple_id, "A", NOW - dt.timedelta(weeks=3 - week), level)
-        factories.checkin(db, couple_id, "B", NOW - dt.timedelta(weeks=3 - week), 3)
-    db.close()
+    db_path, instruments, couple_id = _practice(tmp_path, "Pat Export", "E-1")
     proc, url = start_server(db_path, tmp_path / "streamlit.log", instruments)
     try:
-        page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-        page.goto(f"{url}/couple?couple=E-1", wait_until="domcontentloaded")
-        page.get_by_role("combobox", name="You are").click()
-        page.get_by_role("option", name=re.compile("Pat Export")).click()
+        page = _couple_page(browser, url, "Pat Export", "E-1")
         page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         page.locator(".st-key-progress_downloads button").first.click()
         with page.expect_download(timeout=30_000) as info:
@@ -101,22 +114,10 @@ def test_a_therapist_downloads_a_deidentified_report(browser: Any, tmp_path: Pat
     it, and the report is audited."""
     import subprocess
 
-    instruments = tmp_path / "instruments"
-    instruments.mkdir(exist_ok=True)
-    db_path = tmp_path / "e2e.duckdb"
-    db = open_practice(db_path, instruments_folder=instruments)
-    who = add_therapist(db, "Pat Report")
-    couple_id = factories.couple(db, who, "E-2")
-    for week, level in enumerate([2, 4, 5]):
-        factories.checkin(db, couple_id, "A", NOW - dt.timedelta(weeks=3 - week), level)
-        factories.checkin(db, couple_id, "B", NOW - dt.timedelta(weeks=3 - week), 3)
-    db.close()
+    db_path, instruments, couple_id = _practice(tmp_path, "Pat Report", "E-2")
     proc, url = start_server(db_path, tmp_path / "streamlit.log", instruments)
     try:
-        page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-        page.goto(f"{url}/couple?couple=E-2", wait_until="domcontentloaded")
-        page.get_by_role("combobox", name="You are").click()
-        page.get_by_role("option", name=re.compile("Pat Report")).click()
+        page = _couple_page(browser, url, "Pat Report", "E-2")
         page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         page.locator("button", has_text="Client report").click()
         page.get_by_text("De-identify", exact=False).click()
