@@ -1,5 +1,6 @@
-"""Entry point: `streamlit run app.py` (or `make run`). Sets the page, the acting therapist and
-the navigation; each page lives in pages/."""
+"""Entry point: `streamlit run app.py` (or `make run`). Opens the database, shows the sign-in page
+to anyone not signed in (or, on an empty practice, asks for the first administrator), then the
+navigation of the pages the signed-in person's roles allow; each page lives in pages/."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import streamlit as st
 
 import ui
 from analytics.errors import CaseloadError
-from analytics.practice import therapists
+from analytics.practice import accounts, passwords, sign_ins
+from analytics.practice.access import Actor
 
 st.set_page_config(page_title="Couples caseload", page_icon="💞", layout="wide")
 
-PAGES = [
+CLINICAL = [
     st.Page("pages/caseload.py", title="Caseload", icon="📋", default=True),
     st.Page("pages/couple.py", title="Couple", icon="👫"),
     st.Page("pages/repair.py", title="Repair", icon="🩹"),
@@ -19,53 +21,112 @@ PAGES = [
     st.Page("pages/new_couple.py", title="Add a couple", icon="➕"),
     st.Page("pages/import_responses.py", title="Import", icon="📥"),
     st.Page("pages/instruments.py", title="Instruments", icon="🧾"),
+]
+SUPERVISION = [
     st.Page("pages/settings.py", title="Settings", icon="⚙️"),
     st.Page("pages/audit.py", title="Audit", icon="🔏"),
 ]
+ADMINISTRATION = [st.Page("pages/accounts.py", title="Accounts", icon="🔐")]
+OWN = st.Page("pages/my_account.py", title="Your account", icon="👤")
 
 
-def _therapist_picker() -> None:
-    """Choose the acting therapist (a plain selector until accounts arrive)."""
-    staff = ui.load(therapists.list_therapists)
-    if staff.empty:
-        return
-    ids = [int(i) for i in staff["id"]]
-    labels = {
-        int(r["id"]): f"{r['name']}{' (supervisor)' if r['role'] == 'supervisor' else ''}"
-        for r in staff.to_dict("records")
-    }
-    # An unknown or stale choice shows as unselected: never guess who is at the keyboard.
-    ui.sticky_selectbox(
-        "You are",
-        ids,
-        ui.ACTOR_KEY,
-        sidebar=True,
-        format_func=lambda i: labels[i],
-        placeholder="Choose your name",
-    )
+def _pages(who: Actor) -> list[st.Page]:
+    """The pages this person's roles allow; any other address opens the first of them."""
+    pages = []
+    if who.role != "administrator":
+        pages += CLINICAL
+    if who.is_supervisor:
+        pages += SUPERVISION
+    if who.is_admin:
+        admin = list(ADMINISTRATION)
+        if not pages:  # an administrator only: Accounts is their home page
+            admin = [st.Page("pages/accounts.py", title="Accounts", icon="🔐", default=True)]
+        pages += admin
+    return [*pages, OWN]
 
 
-def _first_run() -> None:
-    """An empty database: explain how to get data in, and let the first therapist sign up."""
+def _first_administrator() -> None:
+    """An empty practice: the first person creates the administrator account."""
     st.title("💞 Welcome")
-    st.write("This practice has no data yet. There are two ways to start:")
-    st.markdown(
-        "1. **Try the demo practice** (synthetic couples only): stop the dashboard and run "
-        "`python -m analytics demo`, or `make demo`, then start it again.\n"
-        "2. **Start your own caseload**: add yourself below, then add a couple and import "
-        "your clients' check-in exports on the *Import* page."
+    st.write(
+        "This practice has no accounts yet. Create the first administrator: the person who"
+        " adds everyone else's accounts. If you see clients yourself, give the account a"
+        " clinical role too."
     )
-    with st.form("first_therapist"):
-        name = st.text_input("Your name", max_chars=100)
-        supervisor = st.checkbox("I supervise other therapists (sees every couple)")
-        if st.form_submit_button("Add me"):
+    st.caption(
+        "To look around with synthetic couples instead, stop the dashboard and run"
+        " `make run` on a fresh copy without a practice database: it serves the demo practice."
+    )
+    with st.form("first_administrator"):
+        username = st.text_input("Username", max_chars=40)
+        name = st.text_input("Your name (as clients' therapist)", max_chars=100)
+        role = st.radio(
+            "Clinical role",
+            ["none", "therapist", "supervisor"],
+            format_func={
+                "none": "None: I only manage accounts",
+                "therapist": "Therapist: I see my own couples",
+                "supervisor": "Supervisor: I see every couple, settings and the audit trail",
+            }.__getitem__,
+            index=2,
+        )
+        password = st.text_input(
+            "Password",
+            type="password",
+            help=f"At least {passwords.MIN_LENGTH} characters; not a common password.",
+        )
+        again = st.text_input("Password again", type="password")
+        if st.form_submit_button("Create the administrator", type="primary"):
             with ui.guarded():
-                actor = therapists.add_therapist(
-                    ui.database(), name, role="supervisor" if supervisor else "therapist"
+                if password != again:
+                    raise CaseloadError("The two passwords differ; nothing was created.")
+                created = accounts.create_account(
+                    ui.database(),
+                    None,
+                    username=username,
+                    password=password,
+                    name=name,
+                    clinical_role=None if role == "none" else role,
+                    is_admin=True,
+                    first=True,
                 )
                 ui.changed()
-                st.session_state[ui.ACTOR_KEY] = actor.id
-                st.rerun()
+                ui.start_session(created)
+
+
+def _sign_in() -> None:
+    """The sign-in page."""
+    st.title("💞 Sign in")
+    reason = ui.signed_out_reason()
+    if reason:
+        st.info(reason, icon="🔒")
+    with st.form("sign_in"):
+        username = st.text_input("Username", max_chars=40, autocomplete="username")
+        password = st.text_input(
+            "Password",
+            type="password",
+            max_chars=passwords.MAX_LENGTH,
+            autocomplete="current-password",
+        )
+        if st.form_submit_button("Sign in", type="primary"):
+            with ui.guarded():
+                found = accounts.authenticate(ui.database(), username, password, now=ui.clock())
+                ui.start_session(found)
+    st.caption(
+        f"You are signed out after {sign_ins.idle_minutes(ui.database())} minutes without"
+        " activity. Forgotten your password? Ask your practice's administrator to reset it."
+    )
+
+
+def _sidebar(account: accounts.Account, who: Actor) -> None:
+    """Who is signed in, and the way out."""
+    roles = [r for r in (account.clinical_role, "administrator" if account.is_admin else None) if r]
+    with st.sidebar:
+        # A name is text a person typed: escaped, never read as Markdown.
+        st.caption(ui.escape_markdown(f"Signed in as {account.name} ({', '.join(roles)})"))
+        if st.button("Sign out", icon="🚪", key="sign_out"):
+            ui.sign_out()
+    ui.idle_watch(sign_ins.idle_minutes(ui.database()))
 
 
 try:
@@ -74,9 +135,16 @@ except CaseloadError as exc:
     ui.show_error(exc)
     st.stop()
 
-if ui.load(therapists.list_therapists).empty:
-    _first_run()
+ui.sync_cookie()
+if accounts.count_accounts(ui.database()) == 0:
+    _first_administrator()
     st.stop()
 
-_therapist_picker()
-st.navigation(PAGES).run()
+signed = ui.signed_in()
+if signed is None:
+    _sign_in()
+    st.stop()
+assert signed is not None
+person = signed.actor()
+_sidebar(signed, person)
+st.navigation(_pages(person)).run()

@@ -1,5 +1,5 @@
-"""Streamlit glue, kept in one small module: the cached database, the acting therapist, cached
-loaders, and the one way pages show a `CaseloadError`.
+"""Streamlit glue, kept in one small module: the cached database, sign-in (the session, its
+cookie and the idle watch), cached loaders, and the one way pages show a `CaseloadError`.
 
 Pages import this; analytics/ never does.
 """
@@ -20,18 +20,17 @@ import streamlit as st
 from analytics.charts import export
 from analytics.cli import server_link
 from analytics.errors import CaseloadError
-from analytics.practice import audit, therapists
+from analytics.practice import audit, sign_ins, therapists
 from analytics.practice import couples as couples_records
 from analytics.practice import exports as export_audit
-from analytics.practice.access import Actor
+from analytics.practice.access import ADMIN_ROLE, Actor
+from analytics.practice.accounts import Account
 from analytics.practice.couples import Partner, PartnerInput
 from analytics.practice.opening import open_practice
-from analytics.practice.therapists import get_actor
 from analytics.store.db import Database
 from analytics.store.paths import resolve_instruments_folder, resolve_path
 
 T = TypeVar("T")
-ACTOR_KEY = "actor_id"
 
 
 def _secret(section: str, key: str) -> str | None:
@@ -82,15 +81,24 @@ def now_utc() -> dt.datetime:
 
 @st.cache_data(ttl=60, max_entries=512, show_spinner=False)
 def _cached(
-    _fn: Callable[..., Any], fn_key: str, db_key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    _fn: Callable[..., Any],
+    fn_key: str,
+    db_key: str,
+    who: int | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
     return _fn(database(), *args, **kwargs)
 
 
 def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call `fn(db, *args, **kwargs)` through the data cache, keyed on its name and arguments."""
+    """Call `fn(db, *args, **kwargs)` through the data cache, keyed on its name, its arguments
+    and the signed-in account: the cache is shared by every session of the server, and one
+    person's results are never served to another."""
     key = f"{fn.__module__}.{fn.__qualname__}"
-    result: T = _cached(fn, key, str(database().path), args, kwargs)
+    signed = st.session_state.get(_ACCOUNT_KEY)
+    who = signed.id if isinstance(signed, Account) else None
+    result: T = _cached(fn, key, str(database().path), who, args, kwargs)
     return result
 
 
@@ -99,16 +107,144 @@ def changed() -> None:
     _cached.clear()
 
 
-def actor() -> Actor | None:
-    """The acting therapist chosen in the sidebar, if any."""
-    actor_id = st.session_state.get(ACTOR_KEY)
-    if actor_id is None:
-        return None
+# --- sign-in -------------------------------------------------------------------------------------
+# The live sign-in's id (sign_ins.id) and its account id, in this browser tab's session state;
+# the browser keeps a signed token in a cookie so that a reload resumes the session.
+SESSION_KEY = "_sign_in"
+_ACCOUNT_KEY = "_account"
+_ACTIVITY_KEY = "_last_activity"
+_ENDED_KEY = "_signed_out"
+_COOKIE_KEY = "_set_cookie"
+_DEAD_COOKIE_KEY = "_dead_cookie"
+COOKIE = "caseload_session"
+IDLE_POLL_SECONDS = 20  # how often an open page checks whether the idle time has passed
+
+
+def clock() -> dt.datetime:
+    """Now, as naive UTC: the one clock sign-in rules read (tests replace it)."""
+    return now_utc()
+
+
+def _browser_cookie() -> str | None:
     try:
-        return get_actor(database(), int(actor_id))
-    except CaseloadError:
-        st.session_state.pop(ACTOR_KEY, None)
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser behind this run (AppTest, a bare script)
         return None
+    return str(value) if value else None
+
+
+def _cookie_script(value: str | None) -> None:
+    """Set (or, with None, delete) the session cookie in the browser. The value is ours (ids,
+    URL-safe base64 and hex), never text a person typed."""
+    if value is None:
+        assignment = f"{COOKIE}=; path=/; max-age=0; SameSite=Strict"
+    else:
+        max_age = int(sign_ins.MAX_AGE.total_seconds())
+        assignment = f"{COOKIE}={value}; path=/; max-age={max_age}; SameSite=Strict"
+    st.html(
+        "<script>document.cookie = "
+        f"'{assignment}' + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def _forget(reason: str | None) -> None:
+    for key in (SESSION_KEY, _ACCOUNT_KEY, _ACTIVITY_KEY):
+        st.session_state.pop(key, None)
+    if reason:
+        st.session_state[_ENDED_KEY] = reason
+    st.session_state[_COOKIE_KEY] = None  # delete the browser's cookie on the next run
+
+
+def signed_in() -> Account | None:
+    """The signed-in account of this browser tab, checked against the database on every run
+    (ended, idle, disabled); resumed from the browser's cookie after a reload."""
+    db = database()
+    now = clock()
+    session_id = st.session_state.get(SESSION_KEY)
+    if session_id is None:
+        cookie = _browser_cookie()
+        if cookie is None or cookie == st.session_state.get(_DEAD_COOKIE_KEY):
+            return None
+        try:
+            session = sign_ins.resume(db, cookie, now=now)
+        except sign_ins.SignedOut as exc:
+            st.session_state[_DEAD_COOKIE_KEY] = cookie
+            _forget(None if exc.reason in ("ended", "signed out") else exc.message)
+            return None
+        session_id = st.session_state[SESSION_KEY] = session.id
+        account = session.account
+    else:
+        try:
+            account = sign_ins.check(db, int(session_id), now=now)
+        except sign_ins.SignedOut as exc:
+            _forget(exc.message)
+            return None
+    st.session_state[_ACCOUNT_KEY] = account
+    st.session_state[_ACTIVITY_KEY] = now
+    return account
+
+
+def start_session(account: Account) -> None:
+    """Begin a signed-in session for this tab (after the password was checked) and rerun."""
+    session = sign_ins.start(database(), account, now=clock())
+    st.session_state[SESSION_KEY] = session.id
+    st.session_state[_ACCOUNT_KEY] = account
+    st.session_state[_COOKIE_KEY] = session.cookie
+    st.session_state.pop(_ENDED_KEY, None)
+    st.rerun()
+
+
+def sign_out() -> None:
+    """End this tab's session (audited) and show the sign-in page."""
+    session_id = st.session_state.get(SESSION_KEY)
+    if session_id is not None:
+        sign_ins.end(database(), int(session_id), now=clock())
+    _forget(sign_ins.ENDED["signed out"])
+    st.rerun()
+
+
+def sync_cookie() -> None:
+    """Write (or delete) the browser's session cookie when a sign-in or sign-out asked for it."""
+    if _COOKIE_KEY in st.session_state:
+        _cookie_script(st.session_state.pop(_COOKIE_KEY))
+
+
+def signed_out_reason() -> str | None:
+    """Why the last session of this tab ended (shown once on the sign-in page)."""
+    reason = st.session_state.pop(_ENDED_KEY, None)
+    return None if reason is None else str(reason)
+
+
+@st.fragment(run_every=IDLE_POLL_SECONDS)
+def idle_watch(minutes: int) -> None:
+    """Sign out an unattended page: when the idle time has passed since the last thing this
+    person did, rerun the whole app (the sign-in check then ends the session). Its own runs
+    are not activity."""
+    last = st.session_state.get(_ACTIVITY_KEY)
+    if last is not None and clock() - last > dt.timedelta(minutes=minutes):
+        st.rerun(scope="app")
+
+
+def account() -> Account | None:
+    """The signed-in account (checked against the database this run by `signed_in`)."""
+    found = st.session_state.get(_ACCOUNT_KEY)
+    if not isinstance(found, Account) or st.session_state.get(SESSION_KEY) is None:
+        return None
+    return found
+
+
+def session_id() -> int | None:
+    """This tab's sign-in id (to keep it when the person changes their own password)."""
+    found = st.session_state.get(SESSION_KEY)
+    return None if found is None else int(found)
+
+
+def actor() -> Actor | None:
+    """The signed-in person's identity, if any."""
+    found = account()
+    return None if found is None else found.actor()
 
 
 def _ensure_entrypoint() -> None:
@@ -116,8 +252,8 @@ def _ensure_entrypoint() -> None:
 
     Until the first `st.navigation` call in a server process, Streamlit treats a `pages/` folder
     the old way and runs a page file on its own: a bookmark to /couple opened right after a
-    restart would show the page without the sidebar. Switching the flag off and rerunning hands
-    the same URL to app.py's navigation instead.
+    restart would show the page without the sidebar (or the sign-in). Switching the flag off
+    and rerunning hands the same URL to app.py's navigation instead.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
@@ -131,11 +267,30 @@ def _ensure_entrypoint() -> None:
 
 
 def require_actor() -> Actor:
-    """The acting therapist, or stop the page with a short explanation. Every page starts here."""
+    """The signed-in person with a clinical role, or stop the page. Every clinical page
+    starts here (app.py has already shown the sign-in page to anyone not signed in)."""
     _ensure_entrypoint()
     who = actor()
     if who is None:
-        st.info("Choose who you are in the sidebar to see a caseload.", icon="👤")
+        st.info("Sign in to see a caseload.", icon="👤")
+        st.stop()
+    assert who is not None
+    if who.role == ADMIN_ROLE:
+        st.info(
+            "Your account manages accounts only and sees no client data. An administrator can"
+            " give an account a clinical role on the Accounts page.",
+            icon="🔐",
+        )
+        st.stop()
+    return who
+
+
+def require_admin() -> Actor:
+    """The signed-in administrator, or stop the page."""
+    _ensure_entrypoint()
+    who = actor()
+    if who is None or not who.is_admin:
+        st.error("Only an administrator can manage accounts.", icon="🔒")
         st.stop()
     assert who is not None
     return who

@@ -19,6 +19,19 @@ from analytics.store.paths import ENV_VAR, INSTRUMENTS_ENV_VAR
 START = dt.date(2026, 1, 5)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its smallest cost: the rules and the flow are tested, not the hash's strength
+    (the product keeps argon2-cffi's defaults; tests/test_accounts.py checks that)."""
+    from argon2 import PasswordHasher
+
+    from analytics.practice import passwords
+
+    previous = passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    passwords.use_hasher(previous)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep the developer's own database, instrument files and settings out of every test."""

@@ -19,7 +19,8 @@ from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
-from tests import factories
+import ui
+from tests import factories, signin
 
 ROOT = Path(__file__).parents[1]
 TODAY = dt.datetime.combine(dt.date.today(), dt.time(9, 0))
@@ -60,7 +61,7 @@ def open_app(actor: Actor | None = None, page: str | None = None, **state: Any) 
     """Run app.py (as `actor`), then switch to `page`; fails on any exception."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     if actor is not None:
-        at.session_state["actor_id"] = actor.id
+        at.session_state[ui.SESSION_KEY] = signin.session_for(actor)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -174,20 +175,42 @@ def practice(db: Database, therapist: Actor) -> dict[str, int]:
 # --- the app shell -------------------------------------------------------------------------
 
 
-def test_empty_database_explains_how_to_start(db: Database) -> None:
+def test_empty_practice_asks_for_the_first_administrator(db: Database) -> None:
     at = open_app()
     assert at.title[0].value.endswith("Welcome")
-    assert any("python -m analytics demo" in m.value for m in at.markdown)
-    at.text_input[0].input("Dr Example")
-    at.button[0].click().run()
-    assert db.query_value("SELECT name FROM therapists") == "Dr Example"
-    assert at.session_state["actor_id"] is not None
-
-
-def test_no_actor_chosen_asks_who_you_are(practice: dict[str, int]) -> None:
-    at = open_app()
-    assert "Choose who you are" in at.info[0].value
     assert not at.dataframe
+    at.text_input[0].input("Dr.Example")
+    at.text_input[1].input("Dr Example")
+    at.text_input[2].input("a quiet lantern by the sea")
+    at.text_input[3].input("a quiet lantern by the sea")
+    rerun(next(b for b in at.button if b.label == "Create the administrator").click())
+    assert db.query_rows("SELECT username, is_admin FROM accounts") == [("dr.example", True)]
+    assert db.query_rows("SELECT name, role FROM therapists") == [("Dr Example", "supervisor")]
+    # Signed in straight away, as a supervisor who is also the administrator.
+    assert at.session_state[ui.SESSION_KEY] is not None
+    assert any("Signed in as Dr Example (supervisor, administrator)" in c.value for c in at.caption)
+
+
+def test_first_administrator_refused_a_short_password(db: Database) -> None:
+    at = open_app()
+    at.text_input[0].input("admin")
+    at.text_input[2].input("short")
+    at.text_input[3].input("short")
+    rerun(next(b for b in at.button if b.label == "Create the administrator").click())
+    assert "at least 12 characters" in at.error[0].value
+    assert db.query_value("SELECT count(*) FROM accounts") == 0
+
+
+def test_not_signed_in_shows_only_the_sign_in_page(
+    practice: dict[str, int], therapist: Actor
+) -> None:
+    signin.session_for(therapist)  # the practice has accounts
+    at = open_app()
+    assert at.title[0].value.endswith("Sign in")
+    assert not at.dataframe
+    at = open_app(page="pages/couple.py")
+    assert at.title[0].value.endswith("Sign in")
+    assert not at.dataframe and not at.get("plotly_chart")
 
 
 def test_actor_without_couples_gets_friendly_empty_state(db: Database, therapist: Actor) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROLES = ("therapist", "supervisor")
+# An account that only manages accounts: it sees no couple (params() gives it none).
+ADMIN_ROLE = "administrator"
 # The command line acts for the whole practice: whoever holds the database file sees it all.
 PRACTICE_ROLE = "practice"
 
@@ -20,6 +22,11 @@ class Actor:
     id: int | None
     name: str
     role: str
+    # The signed-in account (None for the command line acting as the practice, and in tests
+    # that act as a therapist directly). Part of every cache key, so one person's cached
+    # results are never served to another.
+    account_id: int | None = None
+    is_admin: bool = False
 
     @property
     def is_supervisor(self) -> bool:

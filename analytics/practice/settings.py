@@ -75,6 +75,15 @@ SETTINGS = (
         180,
         "days",
     ),
+    Setting(
+        "idle_logoff_minutes",
+        "Sign out after inactivity of",
+        "A signed-in person who has done nothing for this long is signed out, and must sign in"
+        " again (an unattended screen shows no client data).",
+        5,
+        240,
+        "minutes",
+    ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 TIME_ZONE = "time_zone"
