@@ -94,30 +94,6 @@ def _first_administrator() -> None:
                 ui.start_session(created)
 
 
-def _sign_in() -> None:
-    """The sign-in page."""
-    st.title("💞 Sign in")
-    reason = ui.signed_out_reason()
-    if reason:
-        st.info(reason, icon="🔒")
-    with st.form("sign_in"):
-        username = st.text_input("Username", max_chars=40, autocomplete="username")
-        password = st.text_input(
-            "Password",
-            type="password",
-            max_chars=passwords.MAX_LENGTH,
-            autocomplete="current-password",
-        )
-        if st.form_submit_button("Sign in", type="primary"):
-            with ui.guarded():
-                found = accounts.authenticate(ui.database(), username, password, now=ui.clock())
-                ui.start_session(found)
-    st.caption(
-        f"You are signed out after {sign_ins.idle_minutes(ui.database())} minutes without"
-        " activity. Forgotten your password? Ask your practice's administrator to reset it."
-    )
-
-
 def _sidebar(account: accounts.Account, who: Actor) -> None:
     """Who is signed in, and the way out."""
     roles = [r for r in (account.clinical_role, "administrator" if account.is_admin else None) if r]
@@ -142,7 +118,7 @@ if accounts.count_accounts(ui.database()) == 0:
 
 signed = ui.signed_in()
 if signed is None:
-    _sign_in()
+    ui.sign_in_page()
     st.stop()
 assert signed is not None
 person = signed.actor()

@@ -20,7 +20,7 @@ import streamlit as st
 from analytics.charts import export
 from analytics.cli import server_link
 from analytics.errors import CaseloadError
-from analytics.practice import audit, sign_ins, therapists
+from analytics.practice import accounts, audit, passwords, sign_ins, therapists
 from analytics.practice import couples as couples_records
 from analytics.practice import exports as export_audit
 from analytics.practice.access import ADMIN_ROLE, Actor
@@ -266,15 +266,46 @@ def _ensure_entrypoint() -> None:
         st.rerun()
 
 
+def sign_in_page() -> None:
+    """The sign-in page: why the last session ended (once), username and password."""
+    st.title("💞 Sign in")
+    reason = signed_out_reason()
+    if reason:
+        st.info(reason, icon="🔒")
+    with st.form("sign_in"):
+        username = st.text_input("Username", max_chars=40, autocomplete="username")
+        password = st.text_input(
+            "Password",
+            type="password",
+            max_chars=passwords.MAX_LENGTH,
+            autocomplete="current-password",
+        )
+        if st.form_submit_button("Sign in", type="primary"):
+            with guarded():
+                start_session(accounts.authenticate(database(), username, password, now=clock()))
+    st.caption(
+        f"You are signed out after {sign_ins.idle_minutes(database())} minutes without"
+        " activity. Forgotten your password? Ask your practice's administrator to reset it."
+    )
+
+
+def require_signed_in() -> Actor:
+    """The signed-in person, checked against the database again here (a page never trusts
+    that app.py ran first), or the sign-in page and stop."""
+    _ensure_entrypoint()
+    found = signed_in()
+    if found is None:
+        sync_cookie()
+        sign_in_page()
+        st.stop()
+    assert found is not None
+    return found.actor()
+
+
 def require_actor() -> Actor:
     """The signed-in person with a clinical role, or stop the page. Every clinical page
-    starts here (app.py has already shown the sign-in page to anyone not signed in)."""
-    _ensure_entrypoint()
-    who = actor()
-    if who is None:
-        st.info("Sign in to see a caseload.", icon="👤")
-        st.stop()
-    assert who is not None
+    starts here."""
+    who = require_signed_in()
     if who.role == ADMIN_ROLE:
         st.info(
             "Your account manages accounts only and sees no client data. An administrator can"
@@ -287,9 +318,8 @@ def require_actor() -> Actor:
 
 def require_admin() -> Actor:
     """The signed-in administrator, or stop the page."""
-    _ensure_entrypoint()
-    who = actor()
-    if who is None or not who.is_admin:
+    who = require_signed_in()
+    if not who.is_admin:
         st.error("Only an administrator can manage accounts.", icon="🔒")
         st.stop()
     assert who is not None

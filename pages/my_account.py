@@ -8,9 +8,8 @@ import ui
 from analytics.errors import CaseloadError
 from analytics.practice import accounts, passwords
 
+ui.require_signed_in()
 signed = ui.account()
-if signed is None:
-    st.stop()
 assert signed is not None
 st.title("👤 Your account")
 ui.show_flash()

@@ -14,6 +14,8 @@ from analytics.views.exports import neutralise, table_bytes
 
 # The person filter's value for entries made by the command line (no therapist).
 COMMAND_LINE = -1
+# Accounts without a clinical role (administrators) are offered as -(ACCOUNT_BASE + id).
+ACCOUNT_BASE = 1_000_000
 COLUMNS = {
     "id": "Entry",
     "logged_at": "Logged at (UTC)",
@@ -25,16 +27,32 @@ COLUMNS = {
     "detail": "Detail",
 }
 
+# Who made an entry: the therapist it names; else, for an account's own events (sign-in,
+# sign-out, password) or an administrator's change ("by" in the detail), that account.
 _ENTRIES = """
+WITH entries AS (
+    SELECT a.*,
+           coalesce(TRY_CAST(a.detail ->> 'by' AS INTEGER),
+                    CASE WHEN a.entity = 'account' AND a.therapist_id IS NULL
+                              AND a.action IN ('sign in', 'sign out', 'sign-in failed', 'lock',
+                                               'change password')
+                         THEN a.entity_id END) AS account_id
+    FROM audit_log a
+)
 SELECT a.id, a.logged_at,
-       CASE WHEN a.therapist_id IS NULL THEN 'command line' ELSE coalesce(t.name, '?') END
-           AS person,
+       CASE WHEN a.therapist_id IS NOT NULL THEN coalesce(t.name, '?')
+            WHEN ac.id IS NOT NULL THEN 'account ' || ac.username
+            WHEN a.action = 'sign-in failed' THEN 'unknown username'
+            ELSE 'command line' END AS person,
        c.case_code, a.action, a.entity, a.entity_id, a.detail::VARCHAR AS detail
-FROM audit_log a
+FROM entries a
 LEFT JOIN therapists t ON t.id = a.therapist_id
+LEFT JOIN accounts ac ON ac.id = a.account_id
 LEFT JOIN couples c ON c.id = a.couple_id
 WHERE ($person IS NULL
-       OR ($person = -1 AND a.therapist_id IS NULL) OR a.therapist_id = $person)
+       OR ($person = -1 AND a.therapist_id IS NULL AND a.account_id IS NULL)
+       OR a.therapist_id = $person
+       OR (a.therapist_id IS NULL AND -a.account_id - $base = $person))
   AND ($code IS NULL OR upper(c.case_code) = upper(trim($code)))
   AND ($action IS NULL OR a.action = $action)
   AND ($start IS NULL OR a.logged_at >= $start::TIMESTAMP)
@@ -61,10 +79,18 @@ def _supervisor(actor: Actor) -> None:
 
 
 def audit_people(db: Database, actor: Actor) -> dict[int, str]:
-    """The people the person filter offers: every therapist and the command line."""
+    """The people the person filter offers: every therapist, every account without a clinical
+    role (administrators), and the command line."""
     _supervisor(actor)
     rows = db.query_rows("SELECT id, name FROM therapists ORDER BY name, id")
-    return {COMMAND_LINE: "command line", **{int(i): str(n) for i, n in rows}}
+    admins = db.query_rows(
+        "SELECT id, username FROM accounts WHERE therapist_id IS NULL ORDER BY username"
+    )
+    return {
+        COMMAND_LINE: "command line",
+        **{int(i): str(n) for i, n in rows},
+        **{-int(i) - ACCOUNT_BASE: f"account {u}" for i, u in admins},
+    }
 
 
 def audit_actions(db: Database, actor: Actor) -> list[str]:
@@ -88,6 +114,7 @@ def audit_entries(
             "start": chosen.start,
             "end": chosen.end,
             "limit": limit,
+            "base": ACCOUNT_BASE,
         },
     )
     return frame.rename(columns=COLUMNS)[list(COLUMNS.values())]
