@@ -68,6 +68,7 @@ class Practice:
     supervisor: Actor
     h1: int  # built-in check-ins, safety answers, sessions, a repair case and an agenda
     h2: int  # the practice's own (hostile) instrument
+    h3: int  # a repair case carried over without a hurt partner
 
 
 def _toml(text: str) -> str:
@@ -185,7 +186,20 @@ def _build(db: Database, instruments_dir: Path) -> Practice:
         ],
         today=TODAY,
     )
-    return Practice(therapist, supervisor, h1, h2)
+    h3 = add_couple(
+        db,
+        therapist,
+        "Z.-_IT_-",
+        PartnerInput(f"{IMAGE} {BARE}", "z.a@evil.example"),
+        PartnerInput(f"{LINK} {STYLED}", "z.b@evil.example"),
+        start_date=start,
+    )
+    carried = repair.open_case(
+        db, therapist, h3, hurt_partner="A", description="", started_on=start, today=TODAY
+    )
+    with db.transaction() as cur:  # as the migration carries over a case without one
+        cur.execute("UPDATE repair_cases SET hurt_partner = NULL WHERE id = ?", [carried])
+    return Practice(therapist, supervisor, h1, h2, h3)
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +340,11 @@ def test_repair_page(hostile: Practice) -> None:
     # A couple without a repair case: the form to open one names the partners.
     at = open_app(hostile.therapist, "pages/repair.py", repair_couple_id=hostile.h2)
     check(at, "repair page without a case")
+    assert any(r.label.startswith("Hurt partner (") for r in at.radio)
+    # A case without a hurt partner: the form to record one names them too.
+    at = open_app(hostile.therapist, "pages/repair.py", repair_couple_id=hostile.h3)
+    check(at, "repair case without a hurt partner")
+    assert [r.label for r in at.radio] == ["Hurt partner"]
     check(open_app(hostile.supervisor, "pages/repair.py"), "repair page as supervisor")
 
 
