@@ -153,7 +153,7 @@ if view.saved is not None and right.button("✅ Mark ticked items done"):
         ui.flash(f"{n} item(s) marked done.")
 
 shown = view.items
-name = f"agenda-{view.case_code}-{session_date.isoformat()}"
+name = ui.file_stem("agenda", view.case_code, session_date.isoformat())
 # Made when clicked (the PDF takes a moment) and audited as an export of the couple's data.
 d1, d2 = st.columns(2)
 with d1:

@@ -26,6 +26,11 @@ def _case_words(case: RepairCase) -> str:
     return f"{case.started_on:%d %b %Y} – {case.closed_on:%d %b %Y} (closed)"
 
 
+def _partner_option(label: str) -> str:
+    """A hurt-partner choice: the name (radio options are Markdown: escaped) and the letter."""
+    return f"{ui.escape_markdown(couple.partner(label).name)} ({label})"
+
+
 actor = ui.require_actor()
 st.title("🩹 Repair after betrayal")
 ui.show_flash()
@@ -186,7 +191,7 @@ if case is not None:
                 "Hurt partner",
                 ["A", "B"],
                 index=None,
-                format_func=lambda p: f"{couple.partner(p).name} ({p})",
+                format_func=_partner_option,
                 horizontal=True,
             )
             if st.form_submit_button("Record the hurt partner"):
@@ -309,7 +314,7 @@ if case is None or not case.is_open:
             "Hurt partner (the other partner is the involved one)",
             ["A", "B"],
             index=None,
-            format_func=lambda p: f"{couple.partner(p).name} ({p})",
+            format_func=_partner_option,
             horizontal=True,
             key=f"repair_open_{gen}_h",
         )
