@@ -97,6 +97,7 @@ def _first_administrator() -> None:
 def _sign_in() -> None:
     """The sign-in page."""
     st.title("💞 Sign in")
+    ui.practice_banner()
     reason = ui.signed_out_reason()
     if reason:
         st.info(reason, icon="🔒")
@@ -146,5 +147,6 @@ if signed is None:
     st.stop()
 assert signed is not None
 person = signed.actor()
+ui.practice_banner()
 _sidebar(signed, person)
 st.navigation(_pages(person)).run()
