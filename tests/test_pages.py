@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import ui
 from analytics.clinical.flags import flag_label
 from analytics.practice import couples
 from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
-import ui
 from tests import factories, signin
 
 ROOT = Path(__file__).parents[1]
