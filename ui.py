@@ -28,7 +28,7 @@ from analytics.practice.accounts import Account
 from analytics.practice.couples import Partner, PartnerInput
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
-from analytics.store.paths import resolve_instruments_folder, serve_path
+from analytics.store.paths import ENV_VAR, resolve_instruments_folder, serve_path
 
 T = TypeVar("T")
 
@@ -55,11 +55,18 @@ def _database(path: str, instruments_folder: str) -> Database:
     return db
 
 
+@st.cache_resource(show_spinner=False)
+def _served_path(configured: str | None, from_env: str | None) -> str:
+    # Chosen once per server (per configuration): a practice file that a command creates while
+    # the demo is served is served from the next start, never in the middle of a session.
+    return str(serve_path(configured))
+
+
 def database() -> Database:
     """The server's database (path from secrets, then $CASELOAD_DB, then data/caseload.duckdb
     when it exists, else the demo practice's data/demo.duckdb: the file `make run` chose)."""
     return _database(
-        str(serve_path(_secret("database", "path"))),
+        _served_path(_secret("database", "path"), os.environ.get(ENV_VAR)),
         str(instruments_folder()),
     )
 
