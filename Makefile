@@ -3,20 +3,23 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-DB     ?= data/caseload.duckdb
+# The database `make run` serves: the practice's (data/caseload.duckdb) when it exists, else the
+# demo practice (data/demo.duckdb, built when missing). The choice is made in Python
+# (analytics/store/paths.py, serve_path), the same one the app makes. DB=path overrides it.
+DB     ?=
 PORT   ?= 8501
 
 .PHONY: run test test-fast e2e fuzz lint bench demo lock clean-env help
 
 help:
-	@echo "make run        - set up (if needed), build the demo database (if missing), serve on http://localhost:$(PORT)"
+	@echo "make run        - set up (if needed), serve data/caseload.duckdb, or else the demo (built if missing), on http://localhost:$(PORT)"
 	@echo "make test       - set up (if needed) and run the whole test suite"
 	@echo "make test-fast  - the test suite without the real-browser tests"
 	@echo "make e2e        - only the real-browser tests (Debian's /usr/bin/chromium)"
 	@echo "make fuzz       - run the hostile corpus (1,000+ malformed files) through the importer"
 	@echo "make lint       - ruff, mypy and the import-linter contracts (no UI in the core; layers)"
 	@echo "make bench      - print the benchmark table (demo, import and caseload speed)"
-	@echo "make demo       - rebuild the demo practice in $(DB) (replaces what is there)"
+	@echo "make demo       - rebuild the demo practice in data/demo.duckdb (never replaces a practice's records)"
 	@echo "make lock       - re-resolve requirements.lock from pyproject.toml (needs network to PyPI)"
 	@echo "make clean-env  - delete the virtual environment ($(VENV))"
 
@@ -27,12 +30,10 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $(STAMP)
 
-$(DB): | $(STAMP)
-	$(BIN)/python -m analytics demo --db $(DB)
-
-run: $(STAMP) $(DB)
-	CASELOAD_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true \
-		--browser.gatherUsageStats false
+run: $(STAMP)
+	$(if $(DB),CASELOAD_DB=$(DB)) $(BIN)/python -m analytics serve-path --build-demo
+	$(if $(DB),CASELOAD_DB=$(DB)) $(BIN)/streamlit run app.py --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -56,7 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 demo: $(STAMP)
-	$(BIN)/python -m analytics demo --db $(DB) --force
+	$(BIN)/python -m analytics demo --force
 
 lock:
 	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \

@@ -54,8 +54,8 @@ def _first_administrator() -> None:
         " clinical role too."
     )
     st.caption(
-        "To look around with synthetic couples instead, stop the dashboard and run"
-        " `make run` on a fresh copy without a practice database: it serves the demo practice."
+        "To try the demo practice (synthetic couples) instead, stop the dashboard and run"
+        " `make run DB=data/demo.duckdb`: it builds the demo when missing."
     )
     with st.form("first_administrator"):
         username = st.text_input("Username", max_chars=40)
@@ -122,5 +122,6 @@ if signed is None:
     st.stop()
 assert signed is not None
 person = signed.actor()
+ui.practice_banner()
 _sidebar(signed, person)
 st.navigation(_pages(person)).run()

@@ -20,7 +20,7 @@ import streamlit as st
 from analytics.charts import export
 from analytics.cli import server_link
 from analytics.errors import CaseloadError
-from analytics.practice import accounts, audit, passwords, sign_ins, therapists
+from analytics.practice import accounts, audit, kind, passwords, sign_ins, therapists
 from analytics.practice import couples as couples_records
 from analytics.practice import exports as export_audit
 from analytics.practice.access import ADMIN_ROLE, Actor
@@ -28,7 +28,7 @@ from analytics.practice.accounts import Account
 from analytics.practice.couples import Partner, PartnerInput
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
-from analytics.store.paths import resolve_instruments_folder, resolve_path
+from analytics.store.paths import ENV_VAR, resolve_instruments_folder, serve_path
 
 T = TypeVar("T")
 
@@ -55,10 +55,18 @@ def _database(path: str, instruments_folder: str) -> Database:
     return db
 
 
+@st.cache_resource(show_spinner=False)
+def _served_path(configured: str | None, from_env: str | None) -> str:
+    # Chosen once per server (per configuration): a practice file that a command creates while
+    # the demo is served is served from the next start, never in the middle of a session.
+    return str(serve_path(configured))
+
+
 def database() -> Database:
-    """The server's database (path from secrets, then $CASELOAD_DB, then the default)."""
+    """The server's database (path from secrets, then $CASELOAD_DB, then data/caseload.duckdb
+    when it exists, else the demo practice's data/demo.duckdb: the file `make run` chose)."""
     return _database(
-        str(resolve_path(_secret("database", "path"))),
+        _served_path(_secret("database", "path"), os.environ.get(ENV_VAR)),
         str(instruments_folder()),
     )
 
@@ -100,6 +108,21 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     who = signed.id if isinstance(signed, Account) else None
     result: T = _cached(fn, key, str(database().path), who, args, kwargs)
     return result
+
+
+DEMO_BANNER = "Demo practice — synthetic couples only"
+PRACTICE_BANNER = "Practice database"
+
+
+def practice_banner() -> None:
+    """Say in the sidebar whether this is the demo practice or the practice's own records."""
+    with st.sidebar:
+        if load(kind.is_demo):
+            st.info(DEMO_BANNER, icon="🧪")
+            if account() is None:  # the sign-in page: where to find the demo's accounts
+                st.caption("The demo's accounts and passwords are listed in README.md.")
+        else:
+            st.caption(f"🏥 {PRACTICE_BANNER}")
 
 
 def changed() -> None:
@@ -269,6 +292,7 @@ def _ensure_entrypoint() -> None:
 def sign_in_page() -> None:
     """The sign-in page: why the last session ended (once), username and password."""
     st.title("💞 Sign in")
+    practice_banner()
     reason = signed_out_reason()
     if reason:
         st.info(reason, icon="🔒")

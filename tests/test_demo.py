@@ -12,9 +12,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analytics.cli.main import main
 from analytics.clinical import flags
 from analytics.clinical.flags import KINDS
-from analytics.demo.build import build_demo, case_code, partner_email
+from analytics.demo import build as demo_build
+from analytics.demo.build import (
+    ADMIN_USERNAME,
+    DEMO_PASSWORDS,
+    THERAPISTS,
+    build_demo,
+    case_code,
+    demo_username,
+    partner_email,
+)
 from analytics.demo.trajectories import (
     DEMO_NOTES,
     DEMO_TOPICS,
@@ -24,12 +34,16 @@ from analytics.demo.trajectories import (
 )
 from analytics.errors import CaseloadError
 from analytics.instruments import lookup
+from analytics.practice import accounts, passwords
+from analytics.practice import kind as practice_kind
 from analytics.practice.access import PRACTICE
 from analytics.practice.opening import open_practice
 from analytics.practice.responses import natural_key
 from analytics.practice.safety import record_assessment
 from analytics.practice.therapists import add_therapist
+from analytics.store import paths
 from analytics.store.db import Database
+from analytics.store.migrate import apply_migrations
 
 AS_OF = dt.date(2026, 11, 20)
 MIDNIGHT = dt.datetime(2026, 11, 20)
@@ -223,7 +237,7 @@ def test_force_replaces_the_practice_but_not_instruments(demo: Database) -> None
 
 def test_refuses_when_demo_therapists_exist(db: Database) -> None:
     add_therapist(db, "Avery Demo")
-    with pytest.raises(CaseloadError, match="already exist"):
+    with pytest.raises(CaseloadError, match="never replaces"):
         build_demo(db, as_of=AS_OF)
     assert db.query_value("SELECT count(*) FROM couples") == 0
 
@@ -726,3 +740,174 @@ def test_audit_entry_counts_only(demo: Database) -> None:
     assert counts["text_answers"] == demo.query_value("SELECT count(*) FROM text_answers") > 0
     assert all(isinstance(v, int) for v in counts.values())
     assert not re.search(r"[A-Za-z]+ [A-Z][a-z]+", detail)  # no names
+
+
+# --- a file of its own, marked, with its accounts (issue 11) ----------------------------------
+
+NOW = dt.datetime(2026, 11, 22, 9, 0)
+COUNTED = ("therapists", "couples", "partners", "responses", "accounts", "audit_log")
+
+
+def _counts(path: Path) -> dict[str, int]:
+    db = open_practice(path)
+    try:
+        return {t: int(db.query_value(f"SELECT count(*) FROM {t}")) for t in COUNTED}
+    finally:
+        db.close()
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv), today=AS_OF, now=NOW)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_demo_is_marked_and_a_practice_is_not(db: Database) -> None:
+    assert not practice_kind.is_demo(db) and practice_kind.is_empty(db)
+    build_demo(db, couples=2, weeks=4, as_of=AS_OF)
+    assert practice_kind.is_demo(db) and not practice_kind.is_empty(db)
+    assert db.query_rows("SELECT kind, marked_at FROM practice_kind") == [("demo", MIDNIGHT)]
+
+
+def test_a_demo_built_before_the_mark_is_recognised_by_the_migration(db: Database) -> None:
+    build_demo(db, couples=2, weeks=4, as_of=AS_OF)
+    # As a release-10 demo stood: no accounts yet, no practice_kind table, 010 not applied.
+    db.execute("DELETE FROM accounts")
+    db.execute("DROP TABLE practice_kind")
+    db.execute("DELETE FROM schema_migrations WHERE version = 10")
+    assert apply_migrations(db) == [10]
+    assert practice_kind.is_demo(db)
+
+
+def test_a_practice_is_never_marked_by_the_migration(db: Database) -> None:
+    build_demo(db, couples=2, weeks=4, as_of=AS_OF)
+    add_therapist(db, "Someone Real")  # a demo someone started using for real
+    db.execute("DELETE FROM accounts")
+    db.execute("DROP TABLE practice_kind")
+    db.execute("DELETE FROM schema_migrations WHERE version = 10")
+    apply_migrations(db)
+    assert not practice_kind.is_demo(db)
+
+
+def test_demo_accounts_sign_in_with_their_roles(demo: Database) -> None:
+    names = {name: tid for tid, name in demo.query_rows("SELECT id, name FROM therapists")}
+    expected = {
+        "avery": ("Avery Demo", "therapist", False),
+        "jordan": ("Jordan Demo", "therapist", False),
+        "morgan": ("Morgan Demo", "supervisor", False),
+    }
+    for username, (name, role, admin) in expected.items():
+        found = accounts.authenticate(demo, username, DEMO_PASSWORDS[username], now=NOW)
+        assert (found.name, found.clinical_role, found.is_admin) == (name, role, admin)
+        assert found.therapist_id == names[name]
+        assert found.actor().id == names[name]
+    admin = accounts.authenticate(demo, ADMIN_USERNAME, DEMO_PASSWORDS[ADMIN_USERNAME], now=NOW)
+    assert admin.is_admin and admin.therapist_id is None
+    assert admin.actor().role == "administrator"
+    assert accounts.count_accounts(demo) == 4
+    with pytest.raises(CaseloadError, match="Sign-in failed"):
+        accounts.authenticate(demo, "avery", DEMO_PASSWORDS["jordan"], now=NOW)
+
+
+def test_every_demo_password_follows_the_rules_and_matches_its_hash() -> None:
+    usernames = [demo_username(n) for n in (*THERAPISTS, demo_build.SUPERVISOR)]
+    assert set(DEMO_PASSWORDS) == {*usernames, ADMIN_USERNAME} == set(demo_build._HASHES)
+    for username, password in DEMO_PASSWORDS.items():
+        passwords.check_rules(password, username=username)
+        stored = demo_build._HASH_COST + demo_build._HASHES[username]
+        assert passwords.verify_password(stored, password), username
+        assert not passwords.verify_password(stored, password + "x"), username
+
+
+def test_a_bigger_demo_has_an_account_for_every_therapist(db: Database) -> None:
+    build_demo(db, couples=41, weeks=3, as_of=AS_OF)
+    rows = db.query_rows(
+        "SELECT a.username, t.name FROM accounts a JOIN therapists t ON t.id = a.therapist_id"
+    )
+    assert len(rows) == 4 and all(demo_username(name) == user for user, name in rows)
+    for user, _ in rows:
+        accounts.authenticate(db, user, DEMO_PASSWORDS[user], now=NOW)
+
+
+def test_force_refuses_a_practice_and_changes_nothing(db: Database, therapist: object) -> None:
+    before = {t: _table(db, t) for t in PRACTICE_TABLES}
+    with pytest.raises(CaseloadError, match="holds a practice's records; the demo never replaces"):
+        build_demo(db, as_of=AS_OF, force=True)
+    assert {t: _table(db, t) for t in PRACTICE_TABLES} == before
+    assert not practice_kind.is_demo(db)
+
+
+def test_force_fills_an_empty_database(db: Database) -> None:
+    build_demo(db, couples=2, weeks=4, as_of=AS_OF, force=True)
+    assert practice_kind.is_demo(db)
+
+
+def test_cli_force_refuses_a_practice_file(
+    capsys: pytest.CaptureFixture[str], db: Database, therapist: object, db_path: Path
+) -> None:
+    db.close()
+    before = _counts(db_path)
+    code, out, err = _cli(capsys, "demo", "--db", str(db_path), "--force")
+    assert code == 1 and out == ""
+    assert "holds a practice's records; the demo never replaces them" in err
+    assert db_path.exists()
+    assert _counts(db_path) == before == {
+        "therapists": 1, "couples": 0, "partners": 0, "responses": 0, "accounts": 0,
+        "audit_log": before["audit_log"],
+    }  # fmt: skip
+
+
+def test_cli_force_replaces_an_earlier_demo_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "demo.duckdb"
+    assert _cli(capsys, "demo", "--db", str(path), "--couples", "2", "--weeks", "4")[0] == 0
+    db = open_practice(path)
+    add_therapist(db, "Added While Trying It")  # still the demo file: replaced all the same
+    db.close()
+    code, out, err = _cli(capsys, "demo", "--db", str(path))  # without --force: refused
+    assert code == 1 and "already holds a practice (the demo, 3 couples)" in err
+    code, out, err = _cli(capsys, "demo", "--db", str(path), "--force", "--couples", "3")
+    assert code == 0, err
+    assert f"Replaced the earlier demo practice in {path}." in out
+    assert "Built demo practice: 3 therapists, 4 couples" in out
+    # A fresh file: the earlier demo's rows, audit log included, are gone; ids start again.
+    counts = _counts(path)
+    assert counts == {
+        "therapists": 3, "couples": 4, "partners": 8, "responses": counts["responses"],
+        "accounts": 4, "audit_log": 1,
+    }  # fmt: skip
+    assert not Path(f"{path}.wal").exists()
+    db = open_practice(path)
+    try:
+        assert practice_kind.is_demo(db)
+        assert db.query_value("SELECT min(id) FROM therapists") == 1
+    finally:
+        db.close()
+
+
+def test_default_files_are_the_demos_own_and_the_practices(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Relative paths, resolved in a scratch folder: never the repository's data/.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(paths.ENV_VAR)
+    assert Path("data/demo.duckdb") == paths.DEMO_PATH
+    assert paths.resolve_path() == paths.DEFAULT_PATH == Path("data/caseload.duckdb")
+    assert paths.serve_path() == paths.DEMO_PATH  # no practice yet: the dashboard shows the demo
+    code, out, err = _cli(capsys, "serve-path", "--build-demo")
+    assert (code, out) == (0, "data/demo.duckdb\n"), err
+    assert "Built demo practice" in err
+    assert (tmp_path / "data" / "demo.duckdb").exists()
+    assert not (tmp_path / "data" / "caseload.duckdb").exists()
+    # `demo --force` without --db replaces the demo's file, never the practice's.
+    code, out, _ = _cli(capsys, "demo", "--force", "--couples", "2", "--weeks", "4")
+    assert code == 0 and "Replaced the earlier demo practice in data/demo.duckdb." in out
+    assert not (tmp_path / "data" / "caseload.duckdb").exists()
+    # Once the practice's file exists, it is served; explicit values and $CASELOAD_DB win.
+    (tmp_path / "data" / "caseload.duckdb").touch()
+    assert paths.serve_path() == paths.DEFAULT_PATH
+    assert _cli(capsys, "serve-path", "--build-demo")[1] == "data/caseload.duckdb\n"
+    assert paths.serve_path("x.duckdb") == Path("x.duckdb")
+    monkeypatch.setenv(paths.ENV_VAR, "elsewhere.duckdb")
+    assert paths.serve_path() == Path("elsewhere.duckdb")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import sys
 from collections.abc import Hashable, Mapping
+from pathlib import Path
 from typing import Any
 
 from analytics.cli.output import (
@@ -21,8 +24,10 @@ from analytics.clinical import change, flags
 from analytics.clinical.change import CATEGORIES
 from analytics.practice import audit, couples, settings, therapists
 from analytics.practice.access import PRACTICE
+from analytics.practice.opening import open_practice
 from analytics.store import migrate
 from analytics.store.db import Database
+from analytics.store.paths import DEMO_PATH, serve_path
 from analytics.views import caseload
 
 # A result row as pandas hands it over (`DataFrame.to_dict("records")`).
@@ -51,18 +56,57 @@ TABLES = (
 )
 
 
-def _demo(args: argparse.Namespace, db: Database) -> int:
-    from analytics.demo.build import build_demo  # heavy (numpy work); only for this command
-
-    summary = build_demo(
-        db,
+def _demo(args: argparse.Namespace, _db: Database | None) -> int:
+    # The demo has its own file (data/demo.duckdb unless --db); $CASELOAD_DB names the
+    # practice's and is not read here. Opened here, not by main(): a demo file is deleted first.
+    path = Path(args.db) if args.db else DEMO_PATH
+    lines = _build_demo_file(
+        path,
+        args.instruments,
         couples=args.couples,
         weeks=args.weeks,
         seed=args.seed,
         as_of=args.as_of or args.today,
         force=args.force,
     )
-    print(summary)
+    print("\n".join(lines))
+    return 0
+
+
+def _build_demo_file(
+    path: Path,
+    instruments: str | None,
+    *,
+    couples: int = 12,
+    weeks: int = 30,
+    seed: int = 7,
+    as_of: dt.date,
+    force: bool = False,
+) -> list[str]:
+    """Build the demo in the file at `path` (with `force`, in place of an earlier demo); returns
+    what to tell the person."""
+    from analytics.demo.build import build_demo, discard_demo_file  # heavy (numpy work)
+
+    replaced = force and discard_demo_file(path, instruments_folder=instruments)
+    db = open_practice(path, instruments_folder=instruments)
+    try:
+        summary = build_demo(db, couples=couples, weeks=weeks, seed=seed, as_of=as_of, force=force)
+    finally:
+        db.close()
+    return [
+        *([f"Replaced the earlier demo practice in {path}."] if replaced else []),
+        summary,
+        f"Database: {path}. Demo accounts and their passwords: see README.md (demo only).",
+    ]
+
+
+def _serve_path(args: argparse.Namespace, _db: Database | None) -> int:
+    path = serve_path(args.db)
+    if args.build_demo and path == DEMO_PATH and not path.exists():
+        # On standard error: standard output is only the path, for the Makefile.
+        lines = _build_demo_file(path, args.instruments, as_of=args.today)
+        print("\n".join(lines), file=sys.stderr)
+    print(path)
     return 0
 
 
@@ -287,15 +331,37 @@ def _settings_set(args: argparse.Namespace, db: Database) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.ArgumentParser) -> None:
     """Add the practice subcommands."""
-    demo = sub.add_parser("demo", parents=[common], help="build the synthetic demo practice")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="build the synthetic demo practice (in data/demo.duckdb unless --db)",
+        description="Build the synthetic demo practice in its own file, data/demo.duckdb unless"
+        " --db. It never replaces a practice's records.",
+    )
     demo.add_argument(
         "--couples", type=positive, default=12, help="number of couples (>= 12 gives every story)"
     )
     demo.add_argument("--weeks", type=positive, default=30, help="longest course in weeks")
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     demo.add_argument("--as-of", type=date_arg, default=None, help="the demo's 'today'")
-    demo.add_argument("--force", action="store_true", help="replace an existing practice")
-    demo.set_defaults(handler=_demo)
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an earlier demo (a database holding anything else is refused)",
+    )
+    demo.set_defaults(handler=_demo, needs_db=False)
+
+    serve = sub.add_parser(
+        "serve-path",
+        parents=[common],
+        help="print the database the dashboard serves: the practice's, else the demo",
+    )
+    serve.add_argument(
+        "--build-demo",
+        action="store_true",
+        help="build the demo first when it is served and missing",
+    )
+    serve.set_defaults(handler=_serve_path, needs_db=False)
 
     info = sub.add_parser(
         "info", parents=[common, json_flag], help="database path, schema version, row counts"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -34,7 +35,8 @@ from analytics.demo.trajectories import (
 from analytics.errors import CaseloadError
 from analytics.instruments import lookup
 from analytics.instruments.model import Instrument
-from analytics.practice import audit, responses
+from analytics.practice import audit, kind, responses
+from analytics.practice.opening import open_practice
 from analytics.practice.responses import reserve_ids
 from analytics.store.db import Database
 
@@ -48,8 +50,48 @@ SUPERVISOR = "Morgan Demo"
 COUPLES_PER_THERAPIST = 20
 Moments = npt.NDArray[np.datetime64]
 
+# The demo's accounts: one per demo therapist (the first name, lower-case) and an administrator.
+# Demo only: these passwords are published in the README. They follow the rules (12+ characters,
+# never the username). Their hashes are made once, here, with argon2id at its cheapest cost: a
+# published password gains nothing from a costly hash, and hashing ten passwords at the default
+# cost would take seconds of every build (0.7 s each on a 2-core machine). The first sign-in
+# rehashes a password at the product's cost (accounts.authenticate).
+ADMIN_USERNAME = "admin"
+DEMO_PASSWORDS = {
+    "avery": "lantern-river-42",
+    "jordan": "copper-meadow-17",
+    "casey": "amber-canyon-26",
+    "riley": "silver-thistle-31",
+    "quinn": "maple-compass-64",
+    "rowan": "cobalt-harvest-75",
+    "sage": "willow-beacon-88",
+    "taylor": "granite-sparrow-19",
+    "morgan": "harbour-violet-58",
+    ADMIN_USERNAME: "quiet-orchard-93",
+}
+_HASH_COST = "$argon2id$v=19$m=8,t=1,p=1$"  # then each hash's salt and digest
+_HASHES = {
+    "avery": "UqL9wWODWAFQyOwPIWPT1Q$dA9JhptPaS5P+K1np6kQMWDPpTibGX6P/KVwYY0odsE",
+    "jordan": "KgluayItwNVt2fxJxsxdnw$0KVFIbBa4wOE1lL3PnG4IFUCoIO+qBXU14Exjhu0fok",
+    "casey": "x+pCrFivGrBC48mOm4OdAg$OlIgc8Q3EaJ9JML6QKhEmuNtNhwyQa3Dvs0iCfSdJ5g",
+    "riley": "49c71yxPGCtSsZ6tWOS5Xw$DLVP2h22wYZRkzRfiMc9JRkn5GRmiVOzsF8lVnxwAWk",
+    "quinn": "a0wHWrvx6s8ff125SwhR3Q$jFMqX+NU9mqCd5Pn06l45eKEqHB6cWV/vJAvgdsMOro",
+    "rowan": "78VxW1KtXI76NtGh7QVo+g$VModPMulD6oAilrWXXjZORPhVjnqWwkUnkKWXfD2NTA",
+    "sage": "Ez1+tzdBcJqzCObtSTCMYg$t0PFGteYnwaMXXg2vZ9oq+uMFKQCupz84vvyBtgpD1A",
+    "taylor": "2hPl9ORdvLKpJdsqouCpDQ$LzrmAMX5RFYW3bXll4DTwFvDv7fccjhWZ+8JiC8wHaA",
+    "morgan": "etWhFI1hir3JQgUmlysB5A$raHviOo97SKM/N1Yqvmb46zufj50sFZjVFNpQw3jOVY",
+    ADMIN_USERNAME: "jsTCZpy9wOGhGoVB/R9YBA$tgLdlTAxokLcz+daFvAdvq84tIYNJoRZWK2Pug7WpgE",
+}
+REFUSED = "This database holds a practice's records; the demo never replaces them."
+REFUSED_HINT = (
+    "Nothing was changed. Build the demo in its own file: `python -m analytics demo`"
+    " writes data/demo.duckdb."
+)
+
 # Practice data, children first. Whole fixed statements: no table name is ever interpolated.
 _CLEAR = (
+    "DELETE FROM sign_ins",
+    "DELETE FROM accounts",
     "DELETE FROM response_scores",
     "DELETE FROM response_safety",
     "DELETE FROM text_answers",
@@ -80,6 +122,34 @@ def partner_email(code: str, label: str) -> str:
     return f"{code.replace('-', '').lower()}.{label.lower()}@example.org"
 
 
+def demo_username(therapist: str) -> str:
+    """The demo account of a demo therapist: 'Avery Demo' -> 'avery'."""
+    return therapist.split()[0].lower()
+
+
+def discard_demo_file(path: str | Path, *, instruments_folder: str | Path | None = None) -> bool:
+    """Make way for a fresh demo at `path`: delete the file (and its WAL) when it holds the demo
+    practice; returns True when it did. An empty database is left for the demo to fill; one that
+    holds a practice's records is refused, untouched (apart from bringing its schema up to date,
+    as any opening does). Other files beside it (an encryption key) are not the demo's to delete.
+    """
+    path = Path(path)
+    if not path.exists():
+        return False
+    db = open_practice(path, instruments_folder=instruments_folder)
+    try:
+        demo, empty = kind.is_demo(db), kind.is_empty(db)
+    finally:
+        db.close()
+    if not demo:
+        if empty:
+            return False
+        raise CaseloadError(REFUSED, hint=REFUSED_HINT)
+    path.unlink()
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    return True
+
+
 def build_demo(
     db: Database,
     *,
@@ -91,8 +161,10 @@ def build_demo(
 ) -> str:
     """Fill a migrated database with the demo practice; returns a one-line summary.
 
-    Refuses a database that already has couples unless `force`, which first deletes the whole
-    practice (never the instruments or the schema).
+    Refuses a database that holds any practice's records (therapists, couples, responses,
+    accounts) and, unless `force`, an earlier demo; with `force` the earlier demo is deleted
+    first (never the instruments or the schema). Marks the database as the demo and creates the
+    demo accounts (DEMO_PASSWORDS).
     """
     if couples < 1 or weeks < 1:
         raise CaseloadError("The demo needs at least one couple and one week.")
@@ -106,13 +178,15 @@ def build_demo(
     therapist_names = [*THERAPISTS[: _therapist_count(len(plans))], SUPERVISOR]
 
     with db.transaction() as cur:
-        _make_room(cur, force, therapist_names)
+        _make_room(cur, force)
         writer = _Writer(cur, today, plans)
         therapist_ids = writer.therapists(therapist_names)
         writer.couples(therapist_ids[:-1], names)
         sessions = writer.sessions(seed)
         stored = writer.responses(simulation, instrument, instrument_id)
         repair_cases, repair_events = writer.repair()
+        accounts = writer.accounts(therapist_names, therapist_ids)
+        kind.mark_demo(cur, _midnight(today))
         counts = {
             "therapists": len(therapist_names),
             "couples": len(plans),
@@ -122,6 +196,7 @@ def build_demo(
             **_answer_counts(cur),
             "repair_cases": repair_cases,
             "repair_events": repair_events,
+            "accounts": accounts,
         }
         # Dated as_of rather than now, so that the demo is reproducible byte for byte.
         audit.record(
@@ -152,26 +227,24 @@ def _therapist_count(total: int) -> int:
     return min(max(2, math.ceil(total / COUPLES_PER_THERAPIST)), len(THERAPISTS))
 
 
-def _make_room(cur: duckdb.DuckDBPyConnection, force: bool, therapist_names: list[str]) -> None:
-    """Refuse to mix the demo into an existing practice; with `force`, delete that practice."""
+def _make_room(cur: duckdb.DuckDBPyConnection, force: bool) -> None:
+    """Never mix the demo into a practice's records; with `force`, delete an earlier demo."""
+    records = kind.record_count(cur)
+    if records == 0:
+        return
+    if not kind.demo_in(cur):
+        raise CaseloadError(REFUSED, hint=REFUSED_HINT)
     if force:
         for statement in _CLEAR:
             cur.execute(statement)
         return
     row = cur.execute("SELECT count(*) FROM couples").fetchone()
-    if row is not None and row[0]:
-        raise CaseloadError(
-            f"This database already holds a practice ({row[0]} couples); the demo was not built.",
-            hint="Use --force to replace it (this deletes every therapist, couple and response).",
-        )
-    row = cur.execute(
-        "SELECT count(*) FROM therapists WHERE list_contains(?, name)", [therapist_names]
-    ).fetchone()
-    if row is not None and row[0]:
-        raise CaseloadError(
-            "The demo therapists already exist in this database; the demo was not built.",
-            hint="Use --force to replace the practice.",
-        )
+    couples = 0 if row is None else int(row[0])
+    raise CaseloadError(
+        f"This database already holds a practice (the demo, {couples} couples);"
+        " the demo was not built.",
+        hint="Use --force to build the demo afresh (`make demo`).",
+    )
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -224,6 +297,31 @@ class _Writer:
             frame,
         )
         return [int(i) for i in frame["id"]]
+
+    def accounts(self, therapist_names: list[str], therapist_ids: list[int]) -> int:
+        """One account per demo therapist, signing in as that therapist, and an administrator
+        (administration only); made when the therapists were. Returns how many."""
+        usernames = [demo_username(name) for name in therapist_names]
+        oldest = max(p.start_offset for p in self.plans) + 30
+        frame = pd.DataFrame(
+            {
+                "username": [*usernames, ADMIN_USERNAME],
+                "therapist_id": pd.array([*therapist_ids, None], dtype="Int64"),
+                "is_admin": [False] * len(usernames) + [True],
+                "password_hash": [_HASH_COST + _HASHES[u] for u in [*usernames, ADMIN_USERNAME]],
+                "created_at": self.moments(np.full(len(usernames) + 1, oldest), 9 * 3600),
+            }
+        )
+        first = reserve_ids(self.cur, "seq_accounts", len(frame))
+        frame["id"] = np.arange(first, first + len(frame), dtype=np.int64)
+        _insert(
+            self.cur,
+            "INSERT INTO accounts (id, username, therapist_id, is_admin, password_hash,"
+            " password_changed_at, created_at) SELECT id, username, therapist_id, is_admin,"
+            " password_hash, created_at, created_at FROM demo_rows",
+            frame,
+        )
+        return len(frame)
 
     def couples(self, therapist_ids: list[int], names: list[tuple[str, str]]) -> None:
         """Couples spread round-robin over the therapists, and both partners of each."""
