@@ -21,11 +21,10 @@ CLINICAL = [
     st.Page("pages/new_couple.py", title="Add a couple", icon="➕"),
     st.Page("pages/import_responses.py", title="Import", icon="📥"),
     st.Page("pages/instruments.py", title="Instruments", icon="🧾"),
-]
-SUPERVISION = [
+    # Therapists read the thresholds behind their flags; only a supervisor changes them.
     st.Page("pages/settings.py", title="Settings", icon="⚙️"),
-    st.Page("pages/audit.py", title="Audit", icon="🔏"),
 ]
+SUPERVISION = [st.Page("pages/audit.py", title="Audit", icon="🔏")]
 ADMINISTRATION = [st.Page("pages/accounts.py", title="Accounts", icon="🔐")]
 OWN = st.Page("pages/my_account.py", title="Your account", icon="👤")
 

@@ -15,6 +15,8 @@ st.title("👤 Your account")
 ui.show_flash()
 roles = [r for r in (signed.clinical_role, "administrator" if signed.is_admin else None) if r]
 st.text(f"Username: {signed.username}\nName: {signed.name}\nRoles: {', '.join(roles)}")
+if st.button("Sign out", icon="🚪", key="sign_out_here"):
+    ui.sign_out()
 
 st.subheader("Change your password")
 with st.form("change_password", clear_on_submit=True):

@@ -713,6 +713,7 @@ def test_settings_list_json(capsys: pytest.CaptureFixture[str], db_path: Path) -
         "start_grace_days",
         "repair_stall_days",
         "pace_review_days",
+        "idle_logoff_minutes",
     }
     assert listed["repair_stall_days"]["value"] == 56 and listed["pace_review_days"]["value"] == 28
     assert (listed["start_grace_days"]["value"], listed["start_grace_days"]["unit"]) == (30, "days")

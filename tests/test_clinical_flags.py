@@ -482,6 +482,7 @@ def test_only_a_supervisor_changes_settings_within_bounds(
         "start_grace_days": 30,  # migration 003: the grace before a couple's start
         "repair_stall_days": 56,  # migration 005: repair after betrayal
         "pace_review_days": 28,
+        "idle_logoff_minutes": 15,
     }
     detail = db.query_value("SELECT detail FROM audit_log WHERE entity = 'setting'")
     assert json.loads(detail) == {"key": "overdue_days", "from": 14, "to": 21}

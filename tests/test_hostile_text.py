@@ -357,8 +357,13 @@ def test_agenda_page(hostile: Practice, download_names: list[str]) -> None:
 
 
 def test_settings_instruments_and_audit(hostile: Practice) -> None:
+    pages = {
+        hostile.therapist: ("pages/settings.py", "pages/instruments.py", "pages/my_account.py"),
+        # The audit page is in a supervisor's navigation only.
+        hostile.supervisor: ("pages/settings.py", "pages/instruments.py", "pages/audit.py"),
+    }
     for who in (hostile.therapist, hostile.supervisor):
-        for page in ("pages/settings.py", "pages/instruments.py", "pages/audit.py"):
+        for page in pages[who]:
             at = check(open_app(who, page), f"{page} as {who.role}")
             if page == "pages/instruments.py":
                 assert at.error, "the broken instrument file is reported"

@@ -12,12 +12,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
+import ui
 from analytics.instruments import catalog
 from analytics.practice import settings
 from analytics.practice.access import Actor
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
-from tests import factories
+from tests import factories, signin
 
 ROOT = Path(__file__).parents[1]
 PAGE = "pages/import_responses.py"
@@ -59,7 +60,7 @@ def everything_shown(at: AppTest) -> str:
 
 def page(actor: Actor) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["actor_id"] = actor.id
+    at.session_state[ui.SESSION_KEY] = signin.session_for(actor)
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -62,6 +62,7 @@ def test_a_new_file_gets_every_migration_once(db_path: Path) -> None:
             "start_grace_days": 30,  # migration 003
             "repair_stall_days": 56,  # migration 005
             "pace_review_days": 28,
+            "idle_logoff_minutes": 15,
         }
 
         assert migrate.apply_migrations(db) == []

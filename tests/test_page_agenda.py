@@ -11,11 +11,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import ui
 from analytics.practice import agendas
 from analytics.practice.access import Actor
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
-from tests import factories
+from tests import factories, signin
 from tests.test_pages import ROOT, TODAY, frame, markdown_texts, open_app, rerun
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -94,7 +95,7 @@ def test_unknown_or_forbidden_code_in_the_link(db: Database, therapist: Actor, c
     factories.couple(db, other, "X-9")
     for code in ("NOPE", "X-9"):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-        at.session_state["actor_id"] = therapist.id
+        at.session_state[ui.SESSION_KEY] = signin.session_for(therapist)
         at.query_params["couple"] = code
         at.run()
         at.switch_page(PAGE).run()

@@ -11,12 +11,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import ui
 from analytics.practice import audit
 from analytics.practice.access import Actor
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from analytics.views import audit_log
-from tests import factories
+from tests import factories, signin
 from tests.test_pages import TODAY, open_app, rerun
 
 pytestmark = pytest.mark.usefixtures("app_env")
@@ -63,7 +64,7 @@ def test_a_refused_link_records_no_view(db: Database, therapist: Actor) -> None:
     from tests.test_pages import ROOT
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["actor_id"] = therapist.id
+    at.session_state[ui.SESSION_KEY] = signin.session_for(therapist)
     at.run()
     at.query_params["couple"] = "NOPE-1"
     at.switch_page("pages/couple.py").run()

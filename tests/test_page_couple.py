@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import streamlit as st
 
+import ui
 from analytics.instruments import lookup
 from analytics.practice import couples
 from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput
 from analytics.store.db import Database
-from tests import factories
+from tests import factories, signin
 from tests.test_pages import (
     TODAY,
     assert_no_none,
@@ -395,7 +396,7 @@ def _open_link(actor: Actor, code: str) -> Any:
     from tests.test_pages import ROOT
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["actor_id"] = actor.id
+    at.session_state[ui.SESSION_KEY] = signin.session_for(actor)
     at.run()
     at.query_params["couple"] = code
     at.switch_page("pages/couple.py").run()

@@ -46,7 +46,7 @@ def test_a_therapist_sees_the_settings_but_cannot_change_them(
 ) -> None:
     at = open_app(therapist, PAGE)
     assert at.info[0].value == "Only a supervisor can change these settings."
-    assert [n.value for n in at.number_input] == [14, 6, 30, 56, 28]
+    assert [n.value for n in at.number_input] == [14, 6, 30, 56, 28, 15]
     assert all(n.disabled for n in at.number_input)
     assert at.selectbox(key="setting_time_zone").disabled
     assert next(b for b in at.button if b.label == "Save settings").disabled
@@ -56,6 +56,7 @@ def test_a_therapist_sees_the_settings_but_cannot_change_them(
         "start_grace_days": 30,
         "repair_stall_days": 56,
         "pace_review_days": 28,
+        "idle_logoff_minutes": 15,
     }
 
 

@@ -54,6 +54,13 @@ def _fresh() -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
 
 
+def _open() -> AppTest:
+    """A new browser tab (or a reload): app.py's first run in a new session."""
+    at = _fresh().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
     at.text_input[0].input(username)
     at.text_input[1].input(password)
@@ -69,7 +76,7 @@ def _reachable(at: AppTest, page: str) -> bool:
 
 
 def test_signing_in_with_the_form_opens_the_caseload(people: dict[str, Any]) -> None:
-    at = rerun(_fresh().run())
+    at = _open()
     assert at.title[0].value.endswith("Sign in") and not at.dataframe
     at = _sign_in(at, "Tess", PASSWORD)
     assert frame(at, "a_now")["case_code"].tolist() == ["T-001"]
@@ -80,9 +87,9 @@ def test_signing_in_with_the_form_opens_the_caseload(people: dict[str, Any]) -> 
 
 
 def test_a_wrong_password_says_nothing_about_the_username(people: dict[str, Any]) -> None:
-    at = _sign_in(rerun(_fresh().run()), "tess", "not the right one at all")
+    at = _sign_in(_open(), "tess", "not the right one at all")
     assert [e.value for e in at.error] == [accounts.SIGN_IN_FAILED]
-    at = _sign_in(rerun(_fresh().run()), "nobody-here", "not the right one at all")
+    at = _sign_in(_open(), "nobody-here", "not the right one at all")
     assert [e.value for e in at.error] == [accounts.SIGN_IN_FAILED]
     assert ui.SESSION_KEY not in at.session_state
 
@@ -92,7 +99,7 @@ def test_lockout_on_the_page_and_its_expiry(
 ) -> None:
     start = dt.datetime(2026, 11, 22, 9, 0)
     monkeypatch.setattr(ui, "clock", lambda: start)
-    at = rerun(_fresh().run())
+    at = _open()
     for _ in range(accounts.MAX_FAILURES):
         at = _sign_in(at, "tess", "not the right one at all")
     at = _sign_in(at, "tess", PASSWORD)  # locked: the right password is refused too
@@ -108,7 +115,7 @@ def test_idle_logoff_with_an_injected_clock(
 ) -> None:
     start = dt.datetime(2026, 11, 22, 9, 0)
     monkeypatch.setattr(ui, "clock", lambda: start)
-    at = _sign_in(rerun(_fresh().run()), "tess", PASSWORD)
+    at = _sign_in(_open(), "tess", PASSWORD)
     monkeypatch.setattr(ui, "clock", lambda: start + dt.timedelta(minutes=14))
     at = rerun(at)  # activity within the idle time
     assert frame(at, "a_now")["case_code"].tolist() == ["T-001"]
@@ -126,10 +133,12 @@ def test_a_reload_within_the_idle_time_resumes_and_after_sign_out_does_not(
     session = sign_ins.start(db, people["tess"], now=ui.clock())
     # A reload is a new session of the server: empty session state, the browser's cookie sent.
     monkeypatch.setattr(ui, "_browser_cookie", lambda: session.cookie)
-    at = rerun(_fresh().run())
+    at = _open()
     assert frame(at, "a_now")["case_code"].tolist() == ["T-001"]
-    rerun(next(b for b in at.button if b.label == "Sign out").click())
-    at = rerun(_fresh().run())  # the same cookie, reloaded after signing out
+    at = rerun(at.switch_page("pages/my_account.py"))
+    at = rerun(next(b for b in at.button if b.label == "Sign out").click())
+    assert at.title[0].value.endswith("Sign in") and at.info[0].value == "You signed out."
+    at = _open()  # the same cookie, reloaded after signing out
     assert at.title[0].value.endswith("Sign in") and not at.dataframe
 
 
@@ -140,24 +149,30 @@ def test_a_reload_after_idle_logoff_does_not_resume(
     session = sign_ins.start(db, people["tess"], now=start)
     monkeypatch.setattr(ui, "_browser_cookie", lambda: session.cookie)
     monkeypatch.setattr(ui, "clock", lambda: start + dt.timedelta(minutes=16))
-    at = rerun(_fresh().run())
+    at = _open()
     assert at.title[0].value.endswith("Sign in") and not at.dataframe
     assert "without activity" in at.info[0].value
     monkeypatch.setattr(ui, "clock", lambda: start + dt.timedelta(minutes=17))
-    at = rerun(_fresh().run())
+    at = _open()
     assert at.title[0].value.endswith("Sign in")
 
 
 def test_each_role_reaches_only_its_pages(people: dict[str, Any]) -> None:
-    clinical = ["pages/caseload.py", "pages/couple.py", "pages/repair.py", "pages/agenda.py"]
+    clinical = [
+        "pages/caseload.py",
+        "pages/couple.py",
+        "pages/repair.py",
+        "pages/agenda.py",
+        "pages/settings.py",  # read-only for a therapist
+    ]
     therapist = open_app(people["tess"].actor())
     assert all(_reachable(therapist, p) for p in clinical)
     assert not any(
         _reachable(therapist, p)
-        for p in ("pages/settings.py", "pages/audit.py", "pages/accounts.py")
+        for p in ("pages/audit.py", "pages/accounts.py")
     )
     supervisor = open_app(people["sue"].actor())
-    assert _reachable(supervisor, "pages/settings.py") and _reachable(supervisor, "pages/audit.py")
+    assert _reachable(supervisor, "pages/audit.py")
     assert not _reachable(supervisor, "pages/accounts.py")
     admin = open_app(people["admin"].actor())
     assert admin.title[0].value.endswith("Accounts")  # an administrator's home page
