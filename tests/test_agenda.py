@@ -32,6 +32,7 @@ from analytics.views.agenda import (
     draft_agenda,
 )
 from tests import factories
+from tests.cli_users import password_env, user
 
 TODAY = dt.date(2026, 3, 2)
 D = dt.datetime
@@ -409,19 +410,26 @@ def test_pdf_stays_on_one_page(tmp_path: Path) -> None:
 
 
 def test_cli_prints_the_draft(
-    db: Database, db_path: Path, therapist: Actor, cid: int, capsys: pytest.CaptureFixture[str]
+    db: Database,
+    db_path: Path,
+    therapist: Actor,
+    cid: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     steady(db, cid, D(2026, 1, 6, 9), 5)
     factories.checkin(db, cid, "A", D(2026, 2, 20, 9), 1, safety=1)
     db.close()
+    password_env(monkeypatch)
+    own = ["--db", str(db_path), *user(db_path, therapist.name)]
     now = dt.datetime(2026, 3, 2, 12)
-    code = main(["agenda", "c-1", "--json", "--db", str(db_path)], today=TODAY, now=now)
+    code = main(["agenda", "c-1", "--json", *own], today=TODAY, now=now)
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["case_code"] == "C-1" and out["saved"] is False and out["safety_waiting"] == 4
     assert out["items"][0]["kind"] == "safety"
     assert "Once" not in json.dumps(out)
-    code = main(["agenda", "C-1", "--db", str(db_path)], today=TODAY, now=now)
+    code = main(["agenda", "C-1", *own], today=TODAY, now=now)
     text = capsys.readouterr().out
     assert code == 0 and "(draft)" in text and "assess safety first" in text
-    assert main(["agenda", "NOPE", "--db", str(db_path)], today=TODAY, now=now) == 1
+    assert main(["agenda", "NOPE", *own], today=TODAY, now=now) == 1

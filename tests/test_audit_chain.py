@@ -19,9 +19,10 @@ import pytest
 from analytics.cli.main import main
 from analytics.errors import CaseloadError
 from analytics.practice import audit
-from analytics.practice.access import PRACTICE, Actor
+from analytics.practice.access import Actor
 from analytics.store.db import Database
 from tests import factories
+from tests.cli_users import password_env, user
 
 TODAY = dt.date(2026, 3, 2)
 NOW = dt.datetime(2026, 3, 2, 9, 0)
@@ -216,12 +217,18 @@ def test_the_app_only_inserts(db: Database) -> None:
 
 
 def test_couples_show_records_a_view_without_health_data(
-    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, therapist: Actor
+    capsys: pytest.CaptureFixture[str],
+    db: Database,
+    db_path: Path,
+    therapist: Actor,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cid = factories.couple(db, therapist, "S-001")
     db.close()
+    password_env(monkeypatch)
+    own = user(db_path, therapist.name)
     for _ in range(2):
-        code = main(["couples", "show", "S-001", "--db", str(db_path)], today=TODAY, now=NOW)
+        code = main(["couples", "show", "S-001", "--db", str(db_path), *own], today=TODAY, now=NOW)
         assert code == 0
     capsys.readouterr()
     again = Database(db_path)
@@ -229,7 +236,7 @@ def test_couples_show_records_a_view_without_health_data(
         "SELECT therapist_id, entity, entity_id, couple_id, detail FROM audit_log"
         " WHERE action = 'view' ORDER BY id"
     )
-    assert rows == [(None, "couple", cid, cid, '{"page": "cli"}')] * 2
+    # The signed-in therapist read it: their id, never the command line's none.
+    assert rows == [(therapist.id, "couple", cid, cid, '{"page": "cli"}')] * 2
     assert audit.verify(again).intact
     again.close()
-    assert PRACTICE.id is None

@@ -2,7 +2,8 @@
 test_cli_lock.py).
 
 Every call passes a fixed `today` and `now`: the command line never reads the clock itself
-(only analytics/__main__.py does).
+(only analytics/__main__.py does). Commands that show couples sign in with --user (the password
+from $CASELOAD_PASSWORD); tests/test_cli_accounts.py covers what each role may see.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from analytics.practice.opening import open_practice
 from analytics.store.db import Database
 from analytics.store.migrate import available
 from analytics.store.paths import ENV_VAR
+from tests.cli_users import password_env, user
 
 ROOT = Path(__file__).parents[1]
 TODAY = dt.date(2026, 11, 20)
@@ -76,6 +78,14 @@ def as_json(out: str) -> Any:
     return json.loads(out)
 
 
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    password_env(monkeypatch)
+
+
+_DEMO_USER: dict[str, list[str]] = {}
+
+
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo practice as of TODAY, built once for the read-only tests of this module."""
@@ -86,11 +96,13 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         now=NOW,
     )
     assert code == 0
+    _DEMO_USER[str(path)] = user(path, "Morgan Demo")  # the supervisor: sees every couple
     return path
 
 
 def demo_args(demo_path: Path) -> list[str]:
-    return ["--db", str(demo_path)]
+    """The demo database, signed in as its supervisor."""
+    return ["--db", str(demo_path), *_DEMO_USER[str(demo_path)]]
 
 
 # --- help and usage ----------------------------------------------------------------------------
@@ -106,6 +118,7 @@ def test_help_lists_every_subcommand() -> None:
     )
     assert done.returncode == 0
     for command in (
+        "accounts",
         "demo",
         "info",
         "therapists",
@@ -168,6 +181,7 @@ def test_therapists_and_couples(capsys: pytest.CaptureFixture[str], db_path: Pat
         ("Dr Example", "therapist"),
         ("Sam Lead", "supervisor"),
     }
+    lead = user(db_path, "Sam Lead")
 
     code, out, _ = run(
         capsys,
@@ -182,6 +196,7 @@ def test_therapists_and_couples(capsys: pytest.CaptureFixture[str], db_path: Pat
         "Ben Example <ben@example.org>",
         "--db",
         db,
+        *lead,
     )
     assert code == 0 and "C-1" in out
     code, _, _ = run(
@@ -199,9 +214,10 @@ def test_therapists_and_couples(capsys: pytest.CaptureFixture[str], db_path: Pat
         "2026-03-02",
         "--db",
         db,
+        *lead,
     )
     assert code == 0
-    code, out, _ = run(capsys, "couples", "list", "--json", "--db", db)
+    code, out, _ = run(capsys, "couples", "list", "--json", "--db", db, *lead)
     first, second = as_json(out)
     assert (
         first["case_code"],
@@ -232,20 +248,13 @@ def test_refused_input_exits_1_with_a_reason(
 ) -> None:
     db = str(db_path)
     run(capsys, "therapists", "add", "Dr Example", "--db", db)
-    run(
-        capsys,
-        "couples",
-        "add",
-        "X-1",
-        "--therapist",
-        "Dr Example",
-        "--a",
-        "P",
-        "--b",
-        "Q",
-        "--db",
-        db,
+    signed_in = user(db_path, "Dr Example")
+    code, _, _ = run(
+        capsys, "couples", "add", "X-1", "--a", "P", "--b", "Q", "--db", db, *signed_in
     )
+    assert code == 0
+    if argv[0] in ("couples", "caseload"):
+        argv = [*argv, *signed_in]
     code, out, err = run(capsys, *argv, "--db", db)
     assert code == 1
     assert err.startswith("error: ") and len(err) > 12
@@ -265,6 +274,8 @@ def test_refused_input_with_json_prints_an_error_object(
 ) -> None:
     if not_a_database:
         db_path.write_bytes(b"this is not a database file" * 1000)
+    else:
+        argv = [*argv, *user(db_path, "Dr Example")]
     code, out, err = run(capsys, *argv, "--db", str(db_path))
     refusal = as_json(out)
     assert code == 1 and set(refusal) == {"error", "hint"}
@@ -674,7 +685,8 @@ def test_couples_show_before_two_check_ins(
         factories.checkin(db, couple_id, "A", dt.datetime(2026, 11, 10, 19), 3)
     finally:
         db.close()
-    code, out, _ = run(capsys, "couples", "show", "C-1", "--json", "--db", str(db_path))
+    signed_in = user(db_path, "Dr Example")
+    code, out, _ = run(capsys, "couples", "show", "C-1", "--json", "--db", str(db_path), *signed_in)
     shown = as_json(out)
     assert code == 0
     a_scales = [s for s in shown["scales"] if s["partner"] == "A"]
@@ -685,7 +697,7 @@ def test_couples_show_before_two_check_ins(
         assert s["latest"] == s["baseline"]
     # Partner B has never checked in: the start (5 Jan) is long past the 14 days allowed.
     assert [f["kind"] for f in shown["flags"]] == ["overdue"]
-    code, out, _ = run(capsys, "couples", "show", "C-1", "--db", str(db_path))
+    code, out, _ = run(capsys, "couples", "show", "C-1", "--db", str(db_path), *signed_in)
     assert code == 0 and "Too few check-ins" in out and "->" not in out
 
 
@@ -732,29 +744,50 @@ def _setting_audit(db_path: Path) -> list[tuple[Any, ...]]:
         db.close()
 
 
+def _therapist_id(db_path: Path, name: str) -> int:
+    db = open_practice(db_path)
+    try:
+        return int(db.query_value("SELECT id FROM therapists WHERE name = ?", [name]))
+    finally:
+        db.close()
+
+
+def test_a_therapist_cannot_change_settings(
+    capsys: pytest.CaptureFixture[str], db_path: Path
+) -> None:
+    signed_in = user(db_path, "Dr Example")
+    code, out, err = run(
+        capsys, "settings", "set", "overdue_days", "30", "--db", str(db_path), *signed_in
+    )
+    assert (code, out) == (1, "")
+    assert err == "error: Only a supervisor can change practice settings.\n"
+    assert _setting_audit(db_path) == []
+
+
 def test_settings_set_stores_audits_and_changes_the_flags(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "demo.duckdb"
     assert run(capsys, "demo", "--db", str(path))[0] == 0
+    lead = user(path, "Morgan Demo")
 
     def overdue() -> list[str]:
-        _, out, _ = run(capsys, "caseload", "--json", "--db", str(path))
+        _, out, _ = run(capsys, "caseload", "--json", "--db", str(path), *lead)
         return [
             r["case_code"] for r in as_json(out) if "overdue" in [f["kind"] for f in r["flags"]]
         ]
 
     assert overdue() == ["D-011"]
-    code, out, err = run(capsys, "settings", "set", "overdue_days", "40", "--db", str(path))
+    code, out, err = run(capsys, "settings", "set", "overdue_days", "40", "--db", str(path), *lead)
     assert (code, out, err) == (0, "Set overdue_days to 40.\n", "")
     _, listed, _ = run(capsys, "settings", "list", "--json", "--db", str(path))
     assert {s["key"]: s["value"] for s in as_json(listed)}["overdue_days"] == 40
     ((who, action, entity, detail),) = _setting_audit(path)
-    assert (who, action, entity) == (None, "update", "setting")  # the command line: no therapist
+    assert (who, action, entity) == (_therapist_id(path, "Morgan Demo"), "update", "setting")
     assert json.loads(detail) == {"key": "overdue_days", "from": 14, "to": 40}
     assert overdue() == []  # D-011's 33 days are no longer overdue
 
-    assert run(capsys, "settings", "set", "overdue_days", "21", "--db", str(path))[0] == 0
+    assert run(capsys, "settings", "set", "overdue_days", "21", "--db", str(path), *lead)[0] == 0
     assert overdue() == ["D-011"]
 
 
@@ -762,7 +795,10 @@ def test_settings_set_stores_audits_and_changes_the_flags(
 def test_settings_set_refuses_out_of_range(
     capsys: pytest.CaptureFixture[str], db_path: Path, value: str
 ) -> None:
-    code, out, err = run(capsys, "settings", "set", "overdue_days", value, "--db", str(db_path))
+    lead = user(db_path, "Sam Lead", role="supervisor")
+    code, out, err = run(
+        capsys, "settings", "set", "overdue_days", value, "--db", str(db_path), *lead
+    )
     assert (code, out) == (1, "")
     assert err == "error: Check-in overdue after must be a whole number from 1 to 120.\n"
     _, listed, _ = run(capsys, "settings", "list", "--json", "--db", str(db_path))
@@ -783,15 +819,17 @@ def test_the_command_line_creates_owner_only_files(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "analytics",
-            "settings",
-            "set",
-            "overdue_days",
-            "21",
+            "accounts",
+            "create",
+            "boss",
+            "--admin",
+            "--password-stdin",
             "--db",
             str(db_file),
             "--instruments",
             str(tmp_path),
         ],
+        input="a long first admin password\n",
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[1],

@@ -5,7 +5,8 @@ A command refused that way exits 3 with a clear message (and, with --json, {"err
 stdout); `info` and `couples list` are answered by the running dashboard through its link.
 The lock holders here are real second processes; the commands run in this process through
 `main()` (a different process from the holder, which is what matters), and once each through
-`python -m analytics` for the real entry point.
+`python -m analytics` for the real entry point. `couples list` signs in (--user, the password
+from $CASELOAD_PASSWORD), through the link too.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ import pytest
 from analytics.cli import practice_cmd, server_link
 from analytics.cli.main import main
 from analytics.errors import CaseloadError
+from analytics.practice import accounts
 from analytics.practice.couples import PartnerInput, add_couple
 from analytics.practice.opening import open_practice
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
+from tests.cli_users import PASSWORD, password_env, user
 
 ROOT = Path(__file__).parents[1]
 TODAY = dt.date(2026, 11, 20)
@@ -60,6 +63,19 @@ DASHBOARD = (
 linux_only = pytest.mark.skipif(
     getattr(socket, "SO_PEERCRED", None) is None, reason="the link needs SO_PEERCRED (Linux)"
 )
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    password_env(monkeypatch)  # the subprocesses inherit it too
+
+
+# The --user arguments of each practice's therapist (made before any holder takes the file).
+_USER: dict[str, list[str]] = {}
+
+
+def signed_in(path: Path) -> list[str]:
+    return _USER[str(path)]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -118,6 +134,7 @@ def practice(db_path: Path) -> Path:
         start_date=dt.date(2026, 3, 2),
     )
     db.close()
+    _USER[str(db_path)] = user(db_path, "Dr Example")
     return db_path
 
 
@@ -131,7 +148,7 @@ def held(practice: Path) -> Iterator[Path]:
 def test_a_held_file_exits_3_with_a_message(held: Path) -> None:
     done = cli(
         "couples", "add", "C-2", "--therapist", "Dr Example", "--a", "P", "--b", "Q",
-        "--db", str(held),
+        "--db", str(held), *signed_in(held),
     )  # fmt: skip
     assert done.returncode == 3
     assert done.stderr.startswith("error: ") and BUSY_TEXT in done.stderr
@@ -153,6 +170,8 @@ def test_a_held_file_with_json_prints_an_error_object(
     capsys: pytest.CaptureFixture[str], held: Path
 ) -> None:
     for argv in JSON_COMMANDS:
+        if argv[0] in ("caseload", "couples"):
+            argv = [*argv, *signed_in(held)]
         code, out, err = run(capsys, *argv, "--db", str(held))
         assert code == 3, argv
         refusal = json.loads(out)
@@ -167,7 +186,13 @@ def test_read_only_commands_are_answered_by_the_dashboard(
 ) -> None:
     if len(os.fsencode(server_link.socket_path(practice))) > 107:
         pytest.skip("the temporary folder's path is too long for a Unix socket")
-    commands = [["info"], ["info", "--json"], ["couples", "list"], ["couples", "list", "--json"]]
+    me = signed_in(practice)
+    commands = [
+        ["info"],
+        ["info", "--json"],
+        ["couples", "list", *me],
+        ["couples", "list", "--json", *me],
+    ]
     direct = {tuple(argv): run(capsys, *argv, "--db", str(practice)) for argv in commands}
     assert all(code == 0 and out for code, out, _ in direct.values())
 
@@ -175,10 +200,11 @@ def test_read_only_commands_are_answered_by_the_dashboard(
         for argv in commands:
             assert run(capsys, *argv, "--db", str(practice)) == direct[tuple(argv)], argv
         # The real entry point, once: the same bytes on stdout.
-        done = cli("couples", "list", "--json", "--db", str(practice))
-        assert (done.returncode, done.stdout) == (0, direct[("couples", "list", "--json")][1])
+        done = cli("couples", "list", "--json", "--db", str(practice), *me)
+        assert (done.returncode, done.stdout) == (0, direct[("couples", "list", "--json", *me)][1])
+        assert json.loads(done.stdout)[0]["case_code"] == "C-1"
         # Anything else is still refused while the dashboard holds the file.
-        code, out, _ = run(capsys, "caseload", "--json", "--db", str(practice))
+        code, out, _ = run(capsys, "caseload", "--json", "--db", str(practice), *me)
         assert code == 3 and BUSY_TEXT in json.loads(out)["error"]
         code, _, err = run(capsys, "therapists", "add", "Someone", "--db", str(practice))
         assert code == 3 and BUSY_TEXT in err
@@ -221,17 +247,37 @@ def test_the_link_socket_is_the_owners_only(link: server_link.Link, db: Database
     assert stat.S_IMODE(os.stat(link.path).st_mode) == 0o600
 
 
+def _account(db: Database) -> dict[str, object]:
+    """The sign-in options of a new therapist's account in `db`."""
+    accounts.create_account(
+        db,
+        None,
+        username="linktest",
+        password=PASSWORD,
+        name="Link Test",
+        clinical_role="therapist",
+    )
+    return {"user": "linktest", "password": PASSWORD}
+
+
 def test_the_link_answers_only_its_allowlist(link: server_link.Link, db: Database) -> None:
     day, moment = TODAY.isoformat(), NOW.isoformat()
-    good = {"command": "couples list", "options": {"json": True}, "today": day, "now": moment}
+    me = _account(db)
+    good = {"command": "couples list", "options": {"json": True, **me}, "today": day, "now": moment}
     answer = _raw(link.path, json.dumps(good).encode() + b"\n")
     assert answer["code"] == 0 and answer["error"] is None
     assert json.loads(str(answer["stdout"])) == []
     refused = [
         {**good, "command": "couples add"},
         {**good, "command": "caseload"},
-        {**good, "options": {"json": True, "therapist": "x"}},
-        {**good, "options": {"json": "yes"}},
+        {**good, "options": {"json": True, "therapist": "x", **me}},
+        {**good, "options": {"json": "yes", **me}},
+        {**good, "options": {"json": True}},  # couples list only signed in
+        {**good, "options": {"json": True, "user": "linktest"}},
+        {**good, "command": "info"},  # info takes no credentials
+        {**good, "options": {"json": True, **me, "user": 7}},
+        {**good, "options": {"json": True, **me, "user": "x" * 41}},
+        {**good, "options": {"json": True, **me, "password": "p" * 257}},
         {**good, "now": "2026-11-20T12:30:00+05:00"},
         {**good, "today": "someday"},
         {**good, "extra": 1},
@@ -265,6 +311,7 @@ def test_the_link_runs_the_handler_with_the_callers_clock(
     def breaks(_args: argparse.Namespace, _db: Database) -> int:
         raise RuntimeError("a value from a row: Zebra-Quartz")
 
+    me = _account(db)
     monkeypatch.setitem(practice_cmd.READ_ONLY, "info", clock)
     monkeypatch.setitem(practice_cmd.READ_ONLY, "couples list", refuses)
     request = {
@@ -280,7 +327,7 @@ def test_the_link_runs_the_handler_with_the_callers_clock(
         "error": None,
         "hint": None,
     }
-    request["command"] = "couples list"
+    request |= {"command": "couples list", "options": me}
     answer = server_link.run_command(db, json.dumps(request).encode())
     assert answer == {
         "code": 1,

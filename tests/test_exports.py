@@ -29,6 +29,7 @@ from analytics.store.db import Database
 from analytics.views import exports
 from analytics.views.caseload import caseload_table
 from tests import factories
+from tests.cli_users import password_env, user
 
 TODAY = dt.date.today()
 NOW = dt.datetime.combine(TODAY, dt.time(9, 0))
@@ -212,11 +213,16 @@ def test_cli_exports_the_caseload(
     tmp_path: Path,
     suffix: str,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db.close()
+    password_env(monkeypatch)
+    lead = user(db_path, "Export Lead", role="supervisor")  # sees every couple
     out = tmp_path / f"caseload.{suffix}"
     code = main(
-        ["export", "caseload", "--db", str(db_path), "--out", str(out)], today=TODAY, now=NOW
+        ["export", "caseload", "--db", str(db_path), "--out", str(out), *lead],
+        today=TODAY,
+        now=NOW,
     )
     assert code == 0, capsys.readouterr().err
     back = (
@@ -231,12 +237,20 @@ def test_cli_exports_the_caseload(
 
 
 def test_cli_refuses_an_unknown_suffix(
-    db: Database, db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: Database,
+    db_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db.close()
+    password_env(monkeypatch)
+    lead = user(db_path, "Export Lead", role="supervisor")
     out = tmp_path / "caseload.txt"
     code = main(
-        ["export", "caseload", "--db", str(db_path), "--out", str(out)], today=TODAY, now=NOW
+        ["export", "caseload", "--db", str(db_path), "--out", str(out), *lead],
+        today=TODAY,
+        now=NOW,
     )
     assert code == 1 and not out.exists()
     assert ".csv or .xlsx" in capsys.readouterr().err

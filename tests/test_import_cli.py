@@ -1,10 +1,12 @@
-"""`python -m analytics import`: exit codes, --json shape, --dry-run, re-import, --as, --profile."""
+"""`python -m analytics import`: exit codes, --json shape, --dry-run, re-import, --user, --profile.
+
+Commands sign in as a supervisor (every couple) unless a test names another --user."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,10 @@ from analytics.importing import service
 from analytics.importing.mapping import Mapping
 from analytics.instruments import catalog
 from analytics.practice.access import Actor
+from analytics.practice.accounts import SIGN_IN_FAILED
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
+from tests.cli_users import password_env, user
 
 TODAY = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 20, 12, 0)  # naive UTC
@@ -54,9 +58,24 @@ def write_csv(
     return path
 
 
+_LEAD: list[list[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _lead(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A supervisor's account, made before any count is taken; its password in the env."""
+    password_env(monkeypatch)
+    _LEAD.append(user(db_path, "Practice Lead", role="supervisor"))
+    yield
+    _LEAD.clear()
+
+
 def main(argv: Sequence[str]) -> int:
-    """The command line with the clock fixed at TODAY / NOW."""
-    return cli_main.main(list(argv), today=TODAY, now=NOW)
+    """The command line with the clock fixed at TODAY / NOW, signed in as the supervisor."""
+    argv = list(argv)
+    if argv[:1] == ["import"] and "--user" not in argv:
+        argv += _LEAD[-1]
+    return cli_main.main(argv, today=TODAY, now=NOW)
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -180,26 +199,24 @@ def test_usage_errors_exit_2(
     assert exc.value.code == 2
     code, _, err = cli(capsys, "import", str(tmp_path / "missing.csv"), "--db", str(db_path))
     assert code == 2 and "no file" in err
-    code, _, err = cli(capsys, "import", str(export), "--db", str(db_path), "--as", "Nobody")
-    assert code == 2 and "no therapist" in err
+    code, _, err = cli(capsys, "import", str(export), "--db", str(db_path), "--user", "nobody")
+    assert code == 1 and err == f"error: {SIGN_IN_FAILED}\n"
     code, _, err = cli(capsys, "import", str(export), "--db", str(db_path), "--profile", "Nope")
     assert code == 2 and "no import profile" in err
 
 
-def test_as_therapist_sees_only_their_caseload(
+def test_a_signed_in_therapist_sees_only_their_caseload(
     capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, export: Path
 ) -> None:
     add_therapist(db, "Other Therapist")
-    code, out, _ = cli(
-        capsys, "import", str(export), "--db", str(db_path), "--json", "--as", "other therapist"
-    )
+    other = user(db_path, "Other Therapist")
+    code, out, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--json", *other)
     # D-001's rows go to D-001 (not the other therapist's queue), shown only as a count.
     assert code == 0
     assert (out["accepted"], out["outside_caseload"], out["unmatched"]) == (2, 2, 1)
     assert "D-001" not in json.dumps(out)
-    code, out, _ = cli(
-        capsys, "import", str(export), "--db", str(db_path), "--json", "--as", "Test Therapist"
-    )
+    own = user(db_path, "Test Therapist")
+    code, out, _ = cli(capsys, "import", str(export), "--db", str(db_path), "--json", *own)
     # Everything is stored already; the stranger's row waits in the other therapist's queue.
     assert code == 0 and (out["accepted"], out["unmatched"], out["duplicates"]) == (0, 0, 3)
 

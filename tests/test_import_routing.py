@@ -220,8 +220,10 @@ def test_the_cli_summary_gives_only_the_count(
     second: tuple[Actor, int],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from analytics.cli import main as cli_main
+    from tests.cli_users import password_env, user
 
     path = tmp_path / "practice.csv"
     path.write_bytes(
@@ -232,7 +234,8 @@ def test_the_cli_summary_gives_only_the_count(
             ]
         )
     )
-    common = ["import", str(path), "--db", str(db_path), "--as", therapist.name]
+    password_env(monkeypatch)
+    common = ["import", str(path), "--db", str(db_path), *user(db_path, therapist.name)]
     code = cli_main.main([*common, "--dry-run"], today=AS_OF, now=NOW)
     out = capsys.readouterr().out
     assert code == 0 and "Outside your caseload: 1 of the accepted" in out and "T-200" not in out

@@ -16,6 +16,7 @@ from analytics.importing import service
 from analytics.importing.parsed import SOURCES
 from analytics.practice.access import PRACTICE
 from analytics.practice.opening import open_practice as open_database
+from tests.cli_users import password_env, user
 
 SAMPLES = sorted(
     p
@@ -115,11 +116,20 @@ def test_sample_imports_once_through_the_service(practice: Path, sample: Path) -
         db.close()
 
 
+def _supervisor(practice: Path) -> list[str]:
+    """--user for the demo's supervisor (every couple, as the whole practice used to be)."""
+    return user(practice, "Morgan Demo")
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
 def test_sample_imports_once_through_the_cli(
-    practice: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+    practice: Path,
+    sample: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    args = ["import", str(sample), "--db", str(practice), "--json"]
+    password_env(monkeypatch)
+    args = ["import", str(sample), "--db", str(practice), "--json", *_supervisor(practice)]
     assert main([*args, "--dry-run"]) == 0
     dry = json.loads(capsys.readouterr().out)
     assert dry["source"] == sample.stem and dry["batch_id"] is None

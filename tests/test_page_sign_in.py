@@ -167,10 +167,7 @@ def test_each_role_reaches_only_its_pages(people: dict[str, Any]) -> None:
     ]
     therapist = open_app(people["tess"].actor())
     assert all(_reachable(therapist, p) for p in clinical)
-    assert not any(
-        _reachable(therapist, p)
-        for p in ("pages/audit.py", "pages/accounts.py")
-    )
+    assert not any(_reachable(therapist, p) for p in ("pages/audit.py", "pages/accounts.py"))
     supervisor = open_app(people["sue"].actor())
     assert _reachable(supervisor, "pages/audit.py")
     assert not _reachable(supervisor, "pages/accounts.py")

@@ -32,6 +32,7 @@ from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from analytics.views.report import client_report, render_report, text_answers
 from tests import factories
+from tests.cli_users import password_env, user
 
 TODAY = dt.date(2026, 3, 2)
 START = dt.date(2026, 1, 5)
@@ -334,11 +335,15 @@ def test_cli_writes_the_report(
 ) -> None:
     db.close()
     monkeypatch.setattr(report_cmd, "chart_png", to_png)
+    password_env(monkeypatch)
+    own = user(db_path, therapist.name)
     out = tmp_path / "r.pdf"
     now = dt.datetime(2026, 3, 2, 12)
-    args = ["report", "r-7", "--out", str(out), "--db", str(db_path), "--deidentify"]
+    args = ["report", "r-7", "--out", str(out), "--db", str(db_path), "--deidentify", *own]
     assert main([*args, "--partner", "B", "--scale", "global"], today=TODAY, now=now) == 0
     assert "Wrote the report for r-7" in capsys.readouterr().out
     text = pdf_text(out.read_bytes(), tmp_path)
     assert "Progress report: R-7, partner B" in text and "Dmitri" not in text
-    assert main(["report", "NOPE", "--out", str(out), "--db", str(db_path)], today=TODAY, now=now)
+    assert main(
+        ["report", "NOPE", "--out", str(out), "--db", str(db_path), *own], today=TODAY, now=now
+    )

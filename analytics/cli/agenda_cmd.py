@@ -1,14 +1,14 @@
 """`python -m analytics agenda CODE [--json]`: a couple's agenda for a session (today's unless
---session says otherwise): the saved one for that date when there is one, else the draft. The
-command line acts for the whole practice, like every command."""
+--session says otherwise): the saved one for that date when there is one, else the draft. It acts
+as the person signed in with --user (analytics/cli/signing.py)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from analytics.cli import signing
 from analytics.cli.output import date_arg, print_json
-from analytics.practice.access import PRACTICE
 from analytics.practice.couples import find_couple_id
 from analytics.store.db import Database
 from analytics.store.paths import resolve_instruments_folder
@@ -16,11 +16,11 @@ from analytics.views.agenda import KIND_WORDS, agenda_view
 
 
 def _agenda(args: argparse.Namespace, db: Database) -> int:
-    couple_id = find_couple_id(db, PRACTICE, args.code)
+    couple_id = find_couple_id(db, args.actor, args.code)
     today = args.as_of or args.today
     view = agenda_view(
         db,
-        PRACTICE,
+        args.actor,
         couple_id,
         as_of=today,
         session_date=args.session or today,
@@ -73,7 +73,7 @@ def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.Argu
     """Add the agenda subcommand."""
     ag = sub.add_parser(
         "agenda",
-        parents=[common, json_flag],
+        parents=[common, json_flag, signing.user_flag()],
         help="a couple's session agenda: the saved one, else a draft from the data",
     )
     ag.add_argument("code", help="case code")

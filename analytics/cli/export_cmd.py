@@ -1,4 +1,5 @@
-"""Export commands: `export caseload --out FILE.csv|FILE.xlsx` (the format from the suffix)."""
+"""Export commands: `export caseload --out FILE.csv|FILE.xlsx` (the format from the suffix), of
+the couples the person signed in with --user may see (analytics/cli/signing.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from analytics.cli import signing
 from analytics.practice import exports as export_audit
-from analytics.practice.access import PRACTICE
 from analytics.store.db import Database
 from analytics.views import caseload, exports
 
@@ -16,12 +17,12 @@ def _export_caseload(args: argparse.Namespace, db: Database) -> int:
     out = Path(args.out_file)
     fmt = exports.table_format(out)
     rows = exports.caseload_export(
-        db, PRACTICE, as_of=args.today, statuses=tuple(args.status or ("active", "paused"))
+        db, args.actor, as_of=args.today, statuses=tuple(args.status or ("active", "paused"))
     )
     data = exports.table_bytes(rows, fmt)
     # The audit entry lands before the file: a file that exists was always audited.
     export_audit.record_export(
-        db, PRACTICE, kind="caseload", fmt=fmt, couple_ids=rows.attrs["couple_ids"]
+        db, args.actor, kind="caseload", fmt=fmt, couple_ids=rows.attrs["couple_ids"]
     )
     out.write_bytes(data)
     print(f"Wrote {len(rows)} couple(s) to {out} ({fmt.upper()}).")
@@ -34,7 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.Argu
     ex_sub = ex.add_subparsers(dest="what", required=True, metavar="WHAT")
     cl = ex_sub.add_parser(
         "caseload",
-        parents=[common],
+        parents=[common, signing.user_flag()],
         help="the caseload with flags and change categories as CSV or XLSX (no partner names)",
     )
     # `args.out` is the command's output stream (see main): the file goes under its own name.

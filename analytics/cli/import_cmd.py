@@ -1,9 +1,9 @@
 """`python -m analytics import FILE`: the Import page's workflow from the command line.
 
 Exit codes: 0 imported (or importable, with --dry-run), 1 the file is rejected (reasons printed),
-2 usage error. The command acts as the whole practice unless --as names a therapist; rows of
-couples outside that therapist's caseload still go to their own couple, and the summary gives
-only their number (`outside_caseload`, part of `accepted`).
+2 usage error. The command acts as the person signed in with --user (analytics/cli/signing.py);
+rows of couples outside a therapist's caseload still go to their own couple, and the summary
+gives only their number (`outside_caseload`, part of `accepted`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analytics.cli import signing
 from analytics.errors import CaseloadError
 from analytics.importing import profiles, service
 from analytics.importing.parsed import SOURCES
-from analytics.practice.access import PRACTICE, Actor
-from analytics.practice.therapists import get_actor
 from analytics.store.db import Database
 
 
@@ -30,7 +29,7 @@ def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.Argu
     """Add the `import` subcommand."""
     cmd = sub.add_parser(
         "import",
-        parents=[common, json_flag],
+        parents=[common, json_flag, signing.user_flag()],
         help="import questionnaire responses from a survey export",
         description="Import a Google Forms, Microsoft Forms, Qualtrics, REDCap, Typeform or "
         "plain CSV export. Rows already stored are skipped, so re-importing is safe.",
@@ -38,12 +37,6 @@ def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.Argu
     cmd.add_argument("file", metavar="FILE", help="the exported file (.csv, .tsv, .txt, .xlsx)")
     cmd.add_argument("--profile", metavar="NAME", help="use this saved import profile")
     cmd.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
-    cmd.add_argument(
-        "--as",
-        dest="as_therapist",
-        metavar="THERAPIST",
-        help="import as this therapist (default: the whole practice)",
-    )
     cmd.set_defaults(handler=run)
 
 
@@ -61,15 +54,6 @@ def _read(path_text: str) -> tuple[str, bytes]:
         return path.name, path.read_bytes()
     except OSError as exc:
         raise _Usage(f"The file {path.name} cannot be read.") from exc
-
-
-def _actor(db: Database, name: str | None) -> Actor:
-    if not name:
-        return PRACTICE
-    try:
-        return get_actor(db, name)
-    except CaseloadError as exc:
-        raise _Usage(exc.message) from exc
 
 
 def _check_profile(db: Database, name: str | None) -> None:
@@ -119,7 +103,7 @@ def run(args: argparse.Namespace, db: Database) -> int:
         "errors": [],
     }
     try:
-        actor = _actor(db, args.as_therapist)
+        actor = args.actor
         _check_profile(db, args.profile)
         name, data = _read(args.file)
         preview = service.prepare(db, actor, name, data, now=args.now, profile=args.profile)

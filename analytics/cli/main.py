@@ -8,7 +8,13 @@ Exit codes:
   3  the database file is held by another program (DuckDB lets one process open it for
      writing; while the dashboard runs, `info` and `couples list` are answered by the dashboard
      itself, see server_link): the same message and JSON as exit 1.
-The command line acts for the whole practice: whoever holds the database file sees all of it.
+Who a command acts as: every command that reads or changes a couple (`couples ...`, `caseload`,
+`agenda`, `report`, `export`, `import`, `settings set`) acts as the person signed in with
+`--user USERNAME` (password from $CASELOAD_PASSWORD or a prompt; analytics/cli/signing.py) and
+shows only what that role may see, as the web app does. The rest hold no couple's data and act
+for the practice, i.e. whoever holds the database file: `demo`, `info`, `therapists`,
+`settings list`, `instruments`, `audit verify` and `accounts` (which is how the first
+administrator is made without the web page).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 from collections.abc import Sequence
 
 from analytics.cli import (
+    accounts_cmd,
     agenda_cmd,
     audit_cmd,
     export_cmd,
@@ -27,6 +34,7 @@ from analytics.cli import (
     practice_cmd,
     report_cmd,
     server_link,
+    signing,
 )
 from analytics.cli.output import print_json
 from analytics.errors import CaseloadError, DatabaseBusy
@@ -79,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         export_cmd,
         report_cmd,
         audit_cmd,
+        accounts_cmd,
     )
     for module in modules:
         module.register(sub, common, json_flag)
@@ -100,7 +109,10 @@ def _ask_dashboard(args: argparse.Namespace, as_json: bool) -> int | None:
     command = names.get(args.handler)
     if command is None:
         return None
-    options = {"json": as_json}
+    options: dict[str, object] = {"json": as_json}
+    if command in practice_cmd.SIGNED_IN:
+        # The dashboard signs the person in itself (the socket is the same user's only).
+        options |= {"user": args.user, "password": args.password}
     answer = server_link.ask(
         resolve_path(args.db), command, options, today=args.today, now=args.now
     )
@@ -120,6 +132,8 @@ def main(argv: Sequence[str] | None = None, *, today: dt.date, now: dt.datetime)
     as_json = bool(getattr(args, "json", False))
     db: Database | None = None
     try:
+        if signing.signs_in(args):
+            args.password = signing.read_password(args)  # before the file: asked once
         if getattr(args, "needs_db", True):
             try:
                 db = open_practice(args.db, instruments_folder=args.instruments)
@@ -129,6 +143,8 @@ def main(argv: Sequence[str] | None = None, *, today: dt.date, now: dt.datetime)
                     return answered
                 hint = _NO_LINK_HINT if args.handler in practice_cmd.READ_ONLY.values() else None
                 return _refuse(BUSY, busy.message, hint or _BUSY_HINT, as_json)
+        if db is not None and signing.signs_in(args):
+            args.actor = signing.sign_in(db, args)
         return int(args.handler(args, db))
     except CaseloadError as exc:
         code = BUSY if isinstance(exc, DatabaseBusy) else REFUSED

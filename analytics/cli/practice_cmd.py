@@ -1,4 +1,8 @@
-"""Practice commands: demo, info, therapists, couples (add, list, show), caseload, settings."""
+"""Practice commands: demo, info, therapists, couples (add, list, show), caseload, settings.
+
+`couples ...`, `caseload` and `settings set` act as the person signed in with --user (see
+analytics/cli/signing.py); `demo`, `info` (row counts only), `therapists` and `settings list`
+hold no couple's data and act for the practice."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
+from analytics.cli import signing
 from analytics.cli.output import (
     date_arg,
     moment,
@@ -23,7 +28,6 @@ from analytics.cli.output import (
 from analytics.clinical import change, flags
 from analytics.clinical.change import CATEGORIES
 from analytics.practice import audit, couples, settings, therapists
-from analytics.practice.access import PRACTICE
 from analytics.practice.opening import open_practice
 from analytics.store import migrate
 from analytics.store.db import Database
@@ -143,14 +147,16 @@ def _therapists_list(args: argparse.Namespace, db: Database) -> int:
 
 
 def _couples_add(args: argparse.Namespace, db: Database) -> int:
-    assignee = therapists.get_actor(db, args.therapist)
+    # A therapist adds to their own caseload; a supervisor may name any therapist.
+    assignee = therapists.get_actor(db, args.therapist) if args.therapist else args.actor
     couple_id = couples.add_couple(
         db,
-        assignee,
+        args.actor,
         args.code,
         couples.parse_person(args.a),
         couples.parse_person(args.b),
         start_date=args.start or args.today,
+        therapist_id=assignee.id,
     )
     print(f"Added couple {args.code.strip().upper()} (id {couple_id}) for {assignee.name}.")
     return 0
@@ -158,13 +164,16 @@ def _couples_add(args: argparse.Namespace, db: Database) -> int:
 
 def _couples_list(args: argparse.Namespace, db: Database) -> int:
     # Writes to `args.out`: the dashboard's link runs this handler too (see server_link).
-    print_frame(couples.list_couples(db, PRACTICE, include_closed=True), args.json, args.out)
+    frame = couples.list_couples(db, args.actor, include_closed=True)
+    print_frame(frame, args.json, args.out)
     return 0
 
 
 # Commands that only read and take no option but --json: the dashboard's link answers them
 # while it holds the database file (analytics/cli/server_link.py).
 READ_ONLY = {"info": _info, "couples list": _couples_list}
+# Of those, the ones that answer as a signed-in person (the link is sent --user and password).
+SIGNED_IN = frozenset({"couples list"})
 
 
 def _partner(row: Row, label: str) -> dict[str, Any]:
@@ -193,7 +202,7 @@ def _caseload(args: argparse.Namespace, db: Database) -> int:
     assigned = None if not args.therapist else therapists.get_actor(db, args.therapist).id
     rows = caseload.caseload_rows(
         db,
-        PRACTICE,
+        args.actor,
         as_of=args.as_of or args.today,
         statuses=tuple(args.status or ("active", "paused")),
         search=args.search or "",
@@ -266,15 +275,14 @@ def _scale(r: Row) -> dict[str, Any]:
 
 
 def _couples_show(args: argparse.Namespace, db: Database) -> int:
-    couple_id = couples.find_couple_id(db, PRACTICE, args.code)
-    couple = couples.get_couple(db, PRACTICE, couple_id)
+    actor = args.actor
+    couple_id = couples.find_couple_id(db, actor, args.code)
+    couple = couples.get_couple(db, actor, couple_id)
     # A read of a couple's data is audited before anything of it is printed.
-    audit.record_view(db, PRACTICE, couple_id, "cli")
-    scales = [
-        _scale(r) for r in change.partner_change(db, PRACTICE, [couple_id]).to_dict("records")
-    ]
+    audit.record_view(db, actor, couple_id, "cli")
+    scales = [_scale(r) for r in change.partner_change(db, actor, [couple_id]).to_dict("records")]
     raised = flags.couple_flags(
-        db, PRACTICE, as_of=args.as_of or args.today, couple_ids=[couple_id]
+        db, actor, as_of=args.as_of or args.today, couple_ids=[couple_id]
     ).to_dict("records")
     if args.json:
         print_json(
@@ -324,13 +332,14 @@ def _settings_list(args: argparse.Namespace, db: Database) -> int:
 
 
 def _settings_set(args: argparse.Namespace, db: Database) -> int:
-    settings.update(db, PRACTICE, args.key, args.value)
+    settings.update(db, args.actor, args.key, args.value)
     print(f"Set {args.key} to {args.value}.")
     return 0
 
 
 def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.ArgumentParser) -> None:
     """Add the practice subcommands."""
+    user = signing.user_flag()
     demo = sub.add_parser(
         "demo",
         parents=[common],
@@ -379,24 +388,26 @@ def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.Argu
 
     cp = sub.add_parser("couples", help="add, list or show couples")
     cp_sub = cp.add_subparsers(dest="action", required=True, metavar="ACTION")
-    cp_add = cp_sub.add_parser("add", parents=[common], help="add a couple")
+    cp_add = cp_sub.add_parser("add", parents=[common, user], help="add a couple")
     cp_add.add_argument("code", help="case code, e.g. C-2026-014")
-    cp_add.add_argument("--therapist", required=True, help="assigned therapist's name")
+    cp_add.add_argument(
+        "--therapist", help="assigned therapist's name (default: you; others: supervisors only)"
+    )
     cp_add.add_argument("--a", required=True, metavar='"NAME <EMAIL>"', help="partner A")
     cp_add.add_argument("--b", required=True, metavar='"NAME <EMAIL>"', help="partner B")
     cp_add.add_argument("--start", type=date_arg, default=None, help="start date (default today)")
     cp_add.set_defaults(handler=_couples_add)
-    cp_list = cp_sub.add_parser("list", parents=[common, json_flag], help="list couples")
+    cp_list = cp_sub.add_parser("list", parents=[common, json_flag, user], help="list couples")
     cp_list.set_defaults(handler=_couples_list)
     cp_show = cp_sub.add_parser(
-        "show", parents=[common, json_flag], help="each partner's scores and change per scale"
+        "show", parents=[common, json_flag, user], help="each partner's scores and change per scale"
     )
     cp_show.add_argument("code", help="case code")
     cp_show.add_argument("--as-of", type=date_arg, default=None, help="date for the flags")
     cp_show.set_defaults(handler=_couples_show)
 
     cl = sub.add_parser(
-        "caseload", parents=[common, json_flag], help="the caseload with each couple's flags"
+        "caseload", parents=[common, json_flag, user], help="the caseload with each couple's flags"
     )
     cl.add_argument("--therapist", metavar="NAME", help="only this therapist's couples")
     cl.add_argument(
@@ -413,7 +424,7 @@ def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.Argu
     st_sub = st.add_subparsers(dest="action", required=True, metavar="ACTION")
     st_list = st_sub.add_parser("list", parents=[common, json_flag], help="show the settings")
     st_list.set_defaults(handler=_settings_list)
-    st_set = st_sub.add_parser("set", parents=[common], help="change one setting")
+    st_set = st_sub.add_parser("set", parents=[common, user], help="change one setting")
     st_set.add_argument("key", choices=[s.key for s in settings.SETTINGS])
     st_set.add_argument("value", type=int)
     st_set.set_defaults(handler=_settings_set)

@@ -1,7 +1,7 @@
 """`python -m analytics report CODE --out FILE.pdf [--deidentify] [--partner A|B] [--scale CODE
 ...]`: a couple's client report as a PDF (joint unless --partner), charts drawn through the chart
-export module. The command line acts for the whole practice, like every command; the report is
-audited."""
+export module. It acts as the person signed in with --user (analytics/cli/signing.py); the
+report is audited."""
 
 from __future__ import annotations
 
@@ -10,22 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from analytics.charts.images import chart_png
+from analytics.cli import signing
 from analytics.cli.output import date_arg
 from analytics.errors import CaseloadError
-from analytics.practice.access import PRACTICE
 from analytics.practice.couples import find_couple_id
 from analytics.store.db import Database
 from analytics.views.report import render_report
 
 
 def _report(args: argparse.Namespace, db: Database) -> int:
-    couple_id = find_couple_id(db, PRACTICE, args.code)
+    couple_id = find_couple_id(db, args.actor, args.code)
     out = Path(args.out_file)
     if not out.parent.is_dir():
         raise CaseloadError("The folder for --out does not exist.")
     data = render_report(
         db,
-        PRACTICE,
+        args.actor,
         couple_id,
         as_of=args.as_of or args.today,
         to_png=args.to_png,
@@ -41,7 +41,9 @@ def _report(args: argparse.Namespace, db: Database) -> int:
 def register(sub: Any, common: argparse.ArgumentParser, json_flag: argparse.ArgumentParser) -> None:
     """Add the report subcommand."""
     rp = sub.add_parser(
-        "report", parents=[common], help="a couple's client report (PDF), joint or per partner"
+        "report",
+        parents=[common, signing.user_flag()],
+        help="a couple's client report (PDF), joint or per partner",
     )
     rp.add_argument("code", help="case code")
     rp.add_argument(

@@ -10,7 +10,11 @@ Who may ask: only the same operating-system user (the socket file is made 0600 b
 accepts anyone, and each caller's user id is checked through SO_PEERCRED; without that check,
 off Linux, the link is not served). What is answered: only the allowlisted commands, run by
 the same handler against the server's database, with the caller's `today` and `now` (analytics
-never reads the clock). Nothing is logged: a request, an answer or a traceback could carry data.
+never reads the clock). `couples list` answers as a signed-in person: the request carries the
+caller's --user and password (over the owner-only socket), and the server checks them with
+`accounts.authenticate` (failures counted and audited as on the sign-in page) before answering
+as that person. Nothing is logged: a request, an answer or a traceback could carry data (or a
+password).
 """
 
 from __future__ import annotations
@@ -30,14 +34,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analytics.cli.practice_cmd import READ_ONLY
+from analytics.cli import signing
+from analytics.cli.practice_cmd import READ_ONLY, SIGNED_IN
 from analytics.errors import CaseloadError, DatabaseBusy
+from analytics.practice.passwords import MAX_LENGTH as MAX_PASSWORD
 from analytics.store.db import Database
 
 SUFFIX = ".sock"
-# Every allowlisted command takes only these options, with these types.
-OPTIONS: dict[str, type] = {"json": bool}
-MAX_REQUEST = 4096  # bytes; a request is one short JSON line
+# Every allowlisted command takes only these options, with these types; `user` and `password`
+# (both required) only the SIGNED_IN ones, and no longer than these.
+OPTIONS: dict[str, type] = {"json": bool, "user": str, "password": str}
+_CREDENTIALS = {"user", "password"}
+_LONGEST = {"user": signing.MAX_USERNAME, "password": MAX_PASSWORD}
+# bytes; a request is one short JSON line (the longest password, every character escaped as
+# a \u surrogate pair, is 256 * 12 bytes: it fits).
+MAX_REQUEST = 4096
 MAX_ANSWER = 64 * 1024 * 1024  # bytes; `couples list` of a very large practice fits easily
 CLIENT_TIMEOUT = 30.0  # seconds the command line waits for an answer
 SERVER_TIMEOUT = 5.0  # seconds the server waits for a request before dropping the caller
@@ -96,6 +107,10 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
             return None
         if not all(type(v) is OPTIONS[k] for k, v in options.items()):
             return None
+        if (set(options) & _CREDENTIALS) != (_CREDENTIALS if command in SIGNED_IN else set()):
+            return None
+        if any(len(options[k]) > _LONGEST[k] for k in set(options) & _CREDENTIALS):
+            return None
         today = dt.date.fromisoformat(request["today"])
         now = dt.datetime.fromisoformat(request["now"])
     except (ValueError, TypeError):
@@ -110,12 +125,16 @@ def run_command(db: Database, raw: bytes) -> dict[str, Any]:
     as a JSON-ready dict: exit code, the exact standard output, and the error, if any."""
     parsed = _parse(raw)
     if parsed is None:
-        return _refusal(2, "The dashboard answers only `info` and `couples list` this way.")
+        return _refusal(
+            2, "The dashboard answers only `info`, and `couples list` signed in, this way."
+        )
     command, options, today, now = parsed
     out = io.StringIO()
-    args = argparse.Namespace(**({k: False for k in OPTIONS} | options))
+    args = argparse.Namespace(**({"json": False} | options))
     args.today, args.now, args.out = today, now, out
     try:
+        if command in SIGNED_IN:
+            args.actor = signing.sign_in(db, args)
         code = int(READ_ONLY[command](args, db))
     except CaseloadError as exc:
         busy = BUSY if isinstance(exc, DatabaseBusy) else 1
