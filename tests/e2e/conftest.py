@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,6 +84,22 @@ def start_server(
             time.sleep(0.3)
     proc.terminate()
     raise RuntimeError(f"streamlit did not answer within 60 s; see {log_path}")
+
+
+# The demo practice's accounts (demo only; listed in README.md).
+DEMO_USERS = {"Morgan Demo": "morgan", "Avery Demo": "avery", "Jordan Demo": "jordan"}
+
+
+def sign_in(page: Any, url: str, username: str = "morgan", password: str | None = None) -> None:
+    """Open `url` and sign in on the sign-in page (a demo account: its README password)."""
+    from analytics.demo.build import DEMO_PASSWORDS
+
+    page.context.clear_cookies()  # a fresh sign-in, whoever was signed in before
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password or DEMO_PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,17 @@ import pytest
 from analytics.charts import export
 from analytics.charts.progress import PARTNER_COLOURS
 from analytics.practice import audit
+from analytics.practice.accounts import create_account
 from analytics.practice.opening import open_practice
 from analytics.practice.therapists import add_therapist
 from tests import factories
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import sign_in, start_server
 
 pytestmark = pytest.mark.e2e
 NOW = dt.datetime.combine(dt.date.today(), dt.time(9, 0))
+
+
+USERNAME, PASSWORD = "pat", "export journey passphrase"
 
 
 def _practice(tmp_path: Path, therapist: str, code: str) -> tuple[Path, Path, int]:
@@ -31,6 +34,7 @@ def _practice(tmp_path: Path, therapist: str, code: str) -> tuple[Path, Path, in
     db_path = tmp_path / "e2e.duckdb"
     db = open_practice(db_path, instruments_folder=instruments)
     who = add_therapist(db, therapist)
+    create_account(db, None, username=USERNAME, password=PASSWORD, therapist_id=who.id)
     couple_id = factories.couple(db, who, code)
     for week, level in enumerate([2, 4, 5]):
         factories.checkin(db, couple_id, "A", NOW - dt.timedelta(weeks=3 - week), level)
@@ -42,9 +46,7 @@ def _practice(tmp_path: Path, therapist: str, code: str) -> tuple[Path, Path, in
 def _couple_page(browser: Any, url: str, therapist: str, code: str) -> Any:
     """A page (downloads allowed) on the couple's page, as `therapist`."""
     page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    page.goto(f"{url}/couple?couple={code}", wait_until="domcontentloaded")
-    page.get_by_role("combobox", name="You are").click()
-    page.get_by_role("option", name=re.compile(therapist)).click()
+    sign_in(page, f"{url}/couple?couple={code}", USERNAME, PASSWORD)
     return page
 
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from analytics.practice.opening import open_practice
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import DEMO_USERS, sign_in, start_server
 
 pytestmark = pytest.mark.e2e
 LAPTOP = {"width": 1366, "height": 768}
@@ -76,9 +76,7 @@ class Visit:
         return [u for u in self.urls if not u.startswith((*own, "data:", "blob:"))]
 
     def sign_in(self, path: str = "", *, as_who: str = "Morgan Demo") -> None:
-        self.page.goto(f"{self.server}/{path}", wait_until="domcontentloaded")
-        self.page.get_by_role("combobox", name="You are").click()
-        self.page.get_by_role("option", name=re.compile(as_who)).click()
+        sign_in(self.page, f"{self.server}/{path}", DEMO_USERS[as_who])
 
 
 @pytest.fixture
@@ -245,6 +243,35 @@ def test_practice_wide_import_files_another_therapists_client_on_their_couple(
     assert visit.outside() == []
 
 
+def test_a_therapist_cannot_open_another_therapists_couple_by_link(
+    visit: Visit, demo_server: DemoServer, tmp_path: Path
+) -> None:
+    """Signed in as one therapist, a link to another therapist's couple shows no couple; signing
+    out ends the session, and a reload then shows only the sign-in page."""
+    theirs = demo_server.quiet_couples["Jordan Demo"][0]
+    page = visit.page
+    visit.sign_in(f"couple?couple={theirs}", as_who="Avery Demo")
+    page.get_by_text("No couple in your caseload has the case code in this link.").wait_for(
+        timeout=30_000
+    )
+    assert page.get_by_role("heading", name=theirs).count() == 0
+    assert page.get_by_text(theirs).count() == 0
+    page.screenshot(path=str(tmp_path / "refused-link.png"), full_page=True)
+    # The same code in the address of the agenda or repair page shows nothing either.
+    for path in ("agenda", "repair"):
+        page.goto(f"{visit.server}/{path}?couple={theirs}", wait_until="domcontentloaded")
+        page.get_by_text("No couple in your caseload has the case code").first.wait_for(
+            timeout=30_000
+        )
+        assert page.get_by_role("heading", name=theirs).count() == 0
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You signed out.").wait_for(timeout=30_000)
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    assert page.get_by_text("Signed in as").count() == 0
+    assert visit.outside() == []
+
+
 def test_from_the_caseload_to_a_couple_and_its_item_answers(visit: Visit, tmp_path: Path) -> None:
     page = visit.page
     visit.sign_in()
@@ -265,8 +292,8 @@ def test_from_the_caseload_to_a_couple_and_its_item_answers(visit: Visit, tmp_pa
         timeout=30_000,
     )
     page.screenshot(path=str(tmp_path / "item-answers.png"), full_page=True)
+    # A reload keeps the person signed in (the signed session cookie), on the same couple.
     page.reload(wait_until="domcontentloaded")
-    page.get_by_role("combobox", name="You are").click()
-    page.get_by_role("option", name=re.compile("Morgan Demo")).click()
     page.get_by_role("heading", name="D-005").wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Sign in").count() == 0
     assert visit.outside() == []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from analytics.practice.opening import open_practice
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import sign_in, start_server
 
 pytestmark = pytest.mark.e2e
 LAPTOP = {"width": 1366, "height": 900}
@@ -38,9 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _sign_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/repair?couple=D-007", wait_until="domcontentloaded")
-    page.get_by_role("combobox", name="You are").click()
-    page.get_by_role("option", name=re.compile("Morgan Demo")).click()
+    sign_in(page, f"{url}/repair?couple=D-007", "morgan")
     page.get_by_role("heading", name="D-007").wait_for(timeout=30_000)
 
 
