@@ -36,6 +36,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from tests.test_pages import MARKDOWN_TYPES
+
 LINK = "[help](https://evil.example/login)"
 ANCHOR = '<a href="https://evil.example">x</a>'
 STYLED = "**bold** _it_ $x^2$ :red[alert] :material/home:"
@@ -67,20 +69,8 @@ _MARKDOWN_SYNTAX = {
 _PLOTLY_TAGS = {"br", "b", "i", "sup", "sub", "extra", "em"}
 _TAG = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9]*)")
 _PLOTLY_HOSTILE = re.compile(r"(?i)<b>bold")  # a tag the charts write, brought by a name
-# Element types whose value Streamlit renders as Markdown.
-_MARKDOWN_BODIES = {
-    "markdown",
-    "caption",
-    "title",
-    "header",
-    "subheader",
-    "error",
-    "info",
-    "warning",
-    "success",
-    "toast",
-    "latex",
-}
+# Element types whose value Streamlit renders as Markdown (an exception shows our own words).
+_MARKDOWN_BODIES = MARKDOWN_TYPES - {"exception"}
 # Widgets whose option labels Streamlit renders as Markdown.
 _MARKDOWN_OPTIONS = {"radio", "button_group", "select_slider"}
 _UNSAFE_COLUMNS = {"link", "markdown", "image", "html"}
