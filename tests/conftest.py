@@ -14,6 +14,7 @@ from analytics.practice.couples import PartnerInput, add_couple
 from analytics.practice.opening import open_practice
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
+from analytics.store.keys import KEY_ENV_VAR, KEY_FILE_ENV_VAR
 from analytics.store.paths import ENV_VAR, INSTRUMENTS_ENV_VAR
 
 START = dt.date(2026, 1, 5)
@@ -21,8 +22,12 @@ START = dt.date(2026, 1, 5)
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's own database, instrument files and settings out of every test."""
+    """Keep the developer's own database, key, instrument files and settings out of every test.
+
+    Every test database is encrypted the default way: its key file is made beside it."""
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "default-should-not-be-used.duckdb"))
+    monkeypatch.delenv(KEY_ENV_VAR, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV_VAR, raising=False)
     folder = tmp_path / "instruments"
     folder.mkdir()
     monkeypatch.setenv(INSTRUMENTS_ENV_VAR, str(folder))

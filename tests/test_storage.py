@@ -12,6 +12,7 @@ from analytics.errors import CaseloadError
 from analytics.practice.opening import open_practice
 from analytics.store import migrate
 from analytics.store.db import Database
+from tests import factories
 from analytics.store.paths import (
     DEFAULT_INSTRUMENTS,
     DEFAULT_PATH,
@@ -177,7 +178,7 @@ def test_bound_parameters_keep_sql_out_of_values(db: Database) -> None:
 
 def test_read_only_database_refuses_writes(db_path: Path) -> None:
     open_practice(db_path).close()
-    ro = Database(db_path, read_only=True)
+    ro = factories.database(db_path, read_only=True)
     with pytest.raises(CaseloadError):
         ro.execute("INSERT INTO therapists (name) VALUES ('x')")
     ro.close()
