@@ -12,7 +12,6 @@ from analytics.errors import CaseloadError
 from analytics.practice.opening import open_practice
 from analytics.store import migrate
 from analytics.store.db import Database
-from tests import factories
 from analytics.store.paths import (
     DEFAULT_INSTRUMENTS,
     DEFAULT_PATH,
@@ -21,6 +20,7 @@ from analytics.store.paths import (
     resolve_instruments_folder,
     resolve_path,
 )
+from tests import factories
 
 
 def test_fresh_database_gets_every_migration(db_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""Read-only commands while the dashboard holds the database: a link to the running server.
+"""Commands while the dashboard holds the database: a link to the running server.
 
 DuckDB lets one process open a database file for writing, and while it does no other process
 may open it at all, not even read-only. So the dashboard, when it opens its database, serves a
-few read-only commands (`READ_ONLY` in practice_cmd: `info`, `couples list`) on a Unix socket
+few commands (`READ_ONLY` in practice_cmd: `info`, `couples list`; `LINKED` in storage_cmd:
+`backup`, which writes a new backup file, never the database) on a Unix socket
 next to the file ("<database file>.sock"). The command line, refused the file because another
 process holds it, asks there and prints exactly what it would have printed itself.
 
@@ -31,12 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from analytics.cli.practice_cmd import READ_ONLY
+from analytics.cli.storage_cmd import LINKED, LINKED_OPTIONS
 from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.store.db import Database
 
 SUFFIX = ".sock"
-# Every allowlisted command takes only these options, with these types.
+# The allowlist: every command the link runs, and the options each takes, with their types.
+COMMANDS = READ_ONLY | LINKED
 OPTIONS: dict[str, type] = {"json": bool}
+COMMAND_OPTIONS: dict[str, dict[str, type]] = {name: OPTIONS for name in READ_ONLY} | LINKED_OPTIONS
 MAX_REQUEST = 4096  # bytes; a request is one short JSON line
 MAX_ANSWER = 64 * 1024 * 1024  # bytes; `couples list` of a very large practice fits easily
 CLIENT_TIMEOUT = 30.0  # seconds the command line waits for an answer
@@ -90,11 +94,14 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
         if not isinstance(request, dict) or set(request) != {"command", "options", "today", "now"}:
             return None
         command, options = request["command"], request["options"]
-        if command not in READ_ONLY or not isinstance(options, dict):
+        if command not in COMMANDS or not isinstance(options, dict):
             return None
-        if set(options) - set(OPTIONS):
+        allowed = COMMAND_OPTIONS[command]
+        if set(options) - set(allowed):
             return None
-        if not all(type(v) is OPTIONS[k] for k, v in options.items()):
+        if not all(type(v) is allowed[k] for k, v in options.items()):
+            return None
+        if command == "backup" and not _new_file(options.get("backup_out")):
             return None
         today = dt.date.fromisoformat(request["today"])
         now = dt.datetime.fromisoformat(request["now"])
@@ -105,18 +112,31 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
     return command, options, today, now
 
 
+def _new_file(value: object) -> bool:
+    """True for an absolute path of a file that does not exist yet (a backup's target: the
+    link never writes over a file, the database least of all)."""
+    if not isinstance(value, str) or "\x00" in value or not os.path.isabs(value):
+        return False
+    return not os.path.lexists(value)
+
+
 def run_command(db: Database, raw: bytes) -> dict[str, Any]:
     """Run one request (a JSON object: command, options, today, now) against `db`; the answer
     as a JSON-ready dict: exit code, the exact standard output, and the error, if any."""
     parsed = _parse(raw)
     if parsed is None:
-        return _refusal(2, "The dashboard answers only `info` and `couples list` this way.")
+        return _refusal(
+            2,
+            "The dashboard answers only `info`, `couples list` and `backup` (to a new file)"
+            " this way.",
+        )
     command, options, today, now = parsed
     out = io.StringIO()
-    args = argparse.Namespace(**({k: False for k in OPTIONS} | options))
+    defaults = {k: False if kind is bool else None for k, kind in COMMAND_OPTIONS[command].items()}
+    args = argparse.Namespace(**(defaults | options))
     args.today, args.now, args.out = today, now, out
     try:
-        code = int(READ_ONLY[command](args, db))
+        code = int(COMMANDS[command](args, db))
     except CaseloadError as exc:
         busy = BUSY if isinstance(exc, DatabaseBusy) else 1
         return {"code": busy, "stdout": out.getvalue(), "error": exc.message, "hint": exc.hint}

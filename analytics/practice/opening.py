@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.errors import CaseloadError
 from analytics.instruments import catalog
 from analytics.instruments.sync import SyncOutcome, sync
-from analytics.errors import CaseloadError
 from analytics.store.db import ENCRYPT_HINT, Database
 from analytics.store.keys import resolve_key
 from analytics.store.migrate import apply_migrations
@@ -53,4 +53,3 @@ def practice_key(path: str | Path | None = None, key: str | None = None) -> str:
     finally:
         probe.close()
     raise CaseloadError("The database file is not encrypted.", hint=ENCRYPT_HINT)
-

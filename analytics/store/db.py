@@ -59,7 +59,7 @@ ALIAS = "practice"  # the name the practice's file is attached under
 
 def httpfs_extension() -> Path:
     """The httpfs extension shipped in its wheel (never downloaded): DuckDB's writing crypto."""
-    import duckdb_extension_httpfs  # type: ignore[import-untyped]
+    import duckdb_extension_httpfs
 
     folder = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
     found = sorted(folder.glob(f"v{duckdb.__version__}/httpfs.duckdb_extension"))
