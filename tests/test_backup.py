@@ -256,3 +256,23 @@ def test_a_held_target_is_not_restored(
             ["restore", "--from", str(out), "--db", str(practice), "--force"], today=TODAY, now=NOW
         )
         assert code == 3 and "Stop the dashboard" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_settings_page_backs_up_for_a_supervisor(
+    db: Database, supervisor: Actor, therapist: Actor
+) -> None:
+    from tests.test_pages import open_app, rerun
+
+    page = "pages/settings.py"
+    assert not [b for b in open_app(therapist, page).button if b.label == "Back up now"]
+    at = open_app(supervisor, page)
+    rerun(next(b for b in at.button if b.label == "Back up now").click())
+    assert not at.exception and not at.error
+    (made,) = (db.path.resolve().parent / "backups").glob("caseload-*.duckdb")
+    name, checksum = at.code[0].value.splitlines()
+    assert name == made.name and checksum == f"sha256 {backup.sha256_file(made)}"
+    assert backup.verify_checksum(made)
+    assert db.query_value("SELECT therapist_id FROM audit_log WHERE action = 'backup'") == (
+        supervisor.id
+    )
