@@ -100,7 +100,7 @@ def _refuse(code: int, message: str, hint: str | None, as_json: bool) -> int:
 def _ask_dashboard(args: argparse.Namespace, as_json: bool) -> int | None:
     """For a command the dashboard runs (read-only ones, `backup`), its answer (printed) and
     exit code; None when the command is not one it answers or no dashboard answered."""
-    names = {handler: name for name, handler in server_link.COMMANDS.items()}
+    names = {handler: name for name, handler in server_link.commands().items()}
     command = names.get(args.handler)
     if command is None:
         return None
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None, *, today: dt.date, now: dt.datetime)
                 answered = _ask_dashboard(args, as_json)
                 if answered is not None:
                     return answered
-                hint = _NO_LINK_HINT if args.handler in server_link.COMMANDS.values() else None
+                hint = _NO_LINK_HINT if args.handler in server_link.commands().values() else None
                 return _refuse(BUSY, busy.message, hint or _BUSY_HINT, as_json)
         return int(args.handler(args, db))
     except CaseloadError as exc:

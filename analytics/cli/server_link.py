@@ -27,6 +27,7 @@ import stat
 import struct
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.store.db import Database
 
 SUFFIX = ".sock"
-# The allowlist: every command the link runs, and the options each takes, with their types.
-COMMANDS = READ_ONLY | LINKED
+# The allowlist: the commands the link runs (see commands()), and the options each takes, with
+# their types: the read-only ones take only --json.
 OPTIONS: dict[str, type] = {"json": bool}
 COMMAND_OPTIONS: dict[str, dict[str, type]] = {name: OPTIONS for name in READ_ONLY} | LINKED_OPTIONS
 MAX_REQUEST = 4096  # bytes; a request is one short JSON line
@@ -94,7 +95,7 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
         if not isinstance(request, dict) or set(request) != {"command", "options", "today", "now"}:
             return None
         command, options = request["command"], request["options"]
-        if command not in COMMANDS or not isinstance(options, dict):
+        if command not in COMMAND_OPTIONS or not isinstance(options, dict):
             return None
         allowed = COMMAND_OPTIONS[command]
         if set(options) - set(allowed):
@@ -110,6 +111,13 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
     if now.tzinfo is not None:
         return None
     return command, options, today, now
+
+
+def commands() -> dict[str, Callable[[argparse.Namespace, Database], int]]:
+    """Every command the link runs, by name, with its handler."""
+    found: dict[str, Callable[[argparse.Namespace, Database], int]] = dict(READ_ONLY)
+    found.update(LINKED)
+    return found
 
 
 def _new_file(value: object) -> bool:
@@ -136,7 +144,7 @@ def run_command(db: Database, raw: bytes) -> dict[str, Any]:
     args = argparse.Namespace(**(defaults | options))
     args.today, args.now, args.out = today, now, out
     try:
-        code = int(COMMANDS[command](args, db))
+        code = int(commands()[command](args, db))
     except CaseloadError as exc:
         busy = BUSY if isinstance(exc, DatabaseBusy) else 1
         return {"code": busy, "stdout": out.getvalue(), "error": exc.message, "hint": exc.hint}
