@@ -4,6 +4,7 @@ ones under data/ are never opened."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def app_env(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(ENV_VAR, str(db_path))
     st.cache_data.clear()
     st.cache_resource.clear()
+    # AppTest leaves app.py as the process's __main__ module: a process spawned later (the
+    # hostile corpus's workers) would then run the app - on the default database under data/.
+    main_module = sys.modules["__main__"]
     yield
+    sys.modules["__main__"] = main_module
     st.cache_data.clear()
     st.cache_resource.clear()
