@@ -48,7 +48,9 @@ def _database(path: str, instruments_folder: str) -> Database:
     os.umask(0o077)
     # One connection per server process; every unit of work takes its own cursor from it.
     # Opening migrates the schema and syncs the instrument files (built-in and the folder's).
-    db = open_practice(path, instruments_folder=instruments_folder)
+    # The key is read here, not passed in, so that it is never part of a cache key.
+    key = _secret("database", "key")
+    db = open_practice(path, key=key, instruments_folder=instruments_folder)
     # DuckDB keeps every other process out of the file while we hold it: `info` and
     # `couples list` from the command line are answered through this link instead.
     server_link.serve(db)

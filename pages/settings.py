@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from analytics.practice import settings
+from analytics.practice import backups, settings
 
 actor = ui.require_actor()
 st.title("⚙️ Settings")
@@ -93,3 +93,18 @@ st.caption(
         + (f" on {zone.updated_at:%-d %b %Y %H:%M}" if zone.updated_at else "")
     )
 )
+
+if actor.is_supervisor:
+    st.subheader("💾 Backup")
+    st.write(
+        "A backup is an encrypted copy of the whole practice, written to the backups folder "
+        "beside the database with a checksum file. It opens only with the practice's key: keep "
+        "a copy of the key file somewhere else than the backups."
+    )
+    if st.button("Back up now", key="backup_now"):
+        with ui.guarded():
+            made = backups.back_up_now(ui.database(), actor, ui.now_utc())
+            ui.changed()  # the backup is in the audit trail
+            st.success("Backup written.", icon="✅")
+            # File names and checksums are shown as text, never as Markdown.
+            st.code(f"{made.path.name}\nsha256 {made.sha256}", language=None)

@@ -4,6 +4,7 @@ ones under data/ are never opened."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from analytics.practice.couples import PartnerInput, add_couple
 from analytics.practice.opening import open_practice
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
+from analytics.store.keys import KEY_ENV_VAR, KEY_FILE_ENV_VAR
 from analytics.store.paths import ENV_VAR, INSTRUMENTS_ENV_VAR
 
 START = dt.date(2026, 1, 5)
@@ -34,8 +36,12 @@ def _cheap_password_hashes() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Keep the developer's own database, instrument files and settings out of every test."""
+    """Keep the developer's own database, key, instrument files and settings out of every test.
+
+    Every test database is encrypted the default way: its key file is made beside it."""
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "default-should-not-be-used.duckdb"))
+    monkeypatch.delenv(KEY_ENV_VAR, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV_VAR, raising=False)
     folder = tmp_path / "instruments"
     folder.mkdir()
     monkeypatch.setenv(INSTRUMENTS_ENV_VAR, str(folder))
@@ -90,6 +96,10 @@ def app_env(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(ENV_VAR, str(db_path))
     st.cache_data.clear()
     st.cache_resource.clear()
+    # AppTest leaves app.py as the process's __main__ module: a process spawned later (the
+    # hostile corpus's workers) would then run the app - on the default database under data/.
+    main_module = sys.modules["__main__"]
     yield
+    sys.modules["__main__"] = main_module
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -5,16 +5,23 @@ stored response."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
 from analytics.instruments import lookup
 from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput, add_couple
+from analytics.practice.opening import practice_key
 from analytics.practice.responses import write
 from analytics.store.db import Database
 
 START = dt.date(2026, 1, 5)
+
+
+def database(path: str | Path, *, read_only: bool = False) -> Database:
+    """Another handle on a test practice's (encrypted) file, opened with its key."""
+    return Database(path, key=practice_key(path), read_only=read_only)
 
 
 def couple(db: Database, actor: Actor, code: str, **kwargs: object) -> int:

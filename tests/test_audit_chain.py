@@ -112,9 +112,11 @@ def test_verify_passes_on_a_clean_trail(
 
 
 def _tamper(db_path: Path, sql: str, params: list[Any]) -> None:
-    con = duckdb.connect(str(db_path))
-    con.execute(sql, params)
-    con.close()
+    # Another program with the key, editing the file outside the app.
+    other = factories.database(db_path)
+    with other.cursor() as cur:
+        cur.execute(sql, params)
+    other.close()
 
 
 def test_verify_names_an_edited_entry(
@@ -169,7 +171,7 @@ def test_an_edit_rehashed_outside_the_app_breaks_the_next_link(db: Database) -> 
 
 
 def test_a_second_writer_after_the_same_entry_fails_and_atomic_retries(db: Database) -> None:
-    first, second = db._root().cursor(), db._root().cursor()
+    first, second = db.root_cursor(), db.root_cursor()
     for cur in (first, second):
         cur.execute("BEGIN TRANSACTION")
         audit.record(cur, actor_id=None, action="test", entity="thing")
@@ -231,7 +233,7 @@ def test_couples_show_records_a_view_without_health_data(
         code = main(["couples", "show", "S-001", "--db", str(db_path), *own], today=TODAY, now=NOW)
         assert code == 0
     capsys.readouterr()
-    again = Database(db_path)
+    again = factories.database(db_path)
     rows = again.query_rows(
         "SELECT therapist_id, entity, entity_id, couple_id, detail FROM audit_log"
         " WHERE action = 'view' ORDER BY id"

@@ -43,8 +43,10 @@ BUSY_TEXT = "in use by another program"
 
 # A bare writer: another command, or a dashboard without its link.
 HOLD = (
-    "import sys, duckdb\n"
-    "con = duckdb.connect(sys.argv[1])\n"
+    "import sys\n"
+    "from tests import factories\n"
+    "db = factories.database(sys.argv[1])\n"
+    "db.query_value('SELECT 1')\n"
     "print('ready', flush=True)\n"
     "sys.stdin.read()\n"
 )

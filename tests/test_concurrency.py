@@ -22,6 +22,7 @@ from analytics.errors import CaseloadError
 from analytics.importing import service
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from tests import factories
 
 ROOT = Path(__file__).parents[1]
 NOW = dt.datetime(2026, 11, 20, 12, 0)
@@ -81,7 +82,7 @@ def _insert_then_wait(
 def second(keyed: Database) -> Iterator[Database]:
     """Another handle on the same file, as a second server would hold: writers through one
     handle take turns (see the test below), so a race needs two."""
-    other = Database(keyed.path)
+    other = factories.database(keyed.path)
     yield other
     other.close()
 
@@ -208,7 +209,7 @@ def test_ids_drawn_by_transactions_at_once_are_unique_even_when_they_interleave(
     whatever it drew (it used to refuse a block with gaps: "ids with gaps; nothing was stored")."""
     from analytics.practice.responses import draw_ids
 
-    db = Database(tmp_path / "ids.duckdb")
+    db = factories.database(tmp_path / "ids.duckdb")
     db.execute("CREATE SEQUENCE s START 1")
     drawn: list[np.ndarray] = []
 

@@ -55,6 +55,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def practice(demo_db: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "practice.duckdb"
     shutil.copy(demo_db, copy)
+    shutil.copy(demo_db.with_suffix(".key"), copy.with_suffix(".key"))  # its key, still 0600
     return copy
 
 

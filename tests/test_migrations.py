@@ -43,7 +43,7 @@ def test_the_shipped_migrations_are_numbered_from_one() -> None:
 
 
 def test_a_new_file_gets_every_migration_once(db_path: Path) -> None:
-    db = Database(db_path)
+    db = factories.database(db_path)
     try:
         assert migrate.schema_version(db) == 0
         assert migrate.apply_migrations(db) == VERSIONS
@@ -69,7 +69,7 @@ def test_a_new_file_gets_every_migration_once(db_path: Path) -> None:
         assert {t: _table(db, t) for t in tables} == snapshot
     finally:
         db.close()
-    reopened = Database(db_path)
+    reopened = factories.database(db_path)
     try:
         assert migrate.apply_migrations(reopened) == []
         assert _table(reopened, "schema_migrations") == recorded
@@ -84,7 +84,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
     broken = migrate.Migration(
         VERSIONS[-1] + 1, "broken", "CREATE TABLE later (x INTEGER); SELECT nonsense;"
     )
-    db = Database(db_path)
+    db = factories.database(db_path)
     try:
         monkeypatch.setattr(migrate, "available", lambda: [*shipped, broken])
         with pytest.raises(Exception, match="refused"):
@@ -221,7 +221,7 @@ R1_SHEETS = [
 
 def _release_one(path: Path) -> Database:
     """A database as release 1 left it: migration 001 only, its rows in release 1's format."""
-    db = Database(path)
+    db = factories.database(path)
     migrate.schema_version(db)  # creates schema_migrations, as release 1 did
     initial = migrate.available()[0]
     assert initial.version == 1
@@ -303,7 +303,7 @@ def _keyed(code: str, value: float) -> float:
 
 
 def test_release_one_upgrades_through_002(release_one: Path) -> None:
-    db = Database(release_one)
+    db = factories.database(release_one)
     try:
         items_before = db.query_rows("SELECT id, code FROM items ORDER BY id")
         answers_before = _table(db, "answers")
@@ -406,7 +406,7 @@ def test_release_one_upgrades_through_002(release_one: Path) -> None:
 def test_release_one_safety_threshold_is_any_answer_above_strongly_disagree(
     release_one: Path,
 ) -> None:
-    db = Database(release_one)
+    db = factories.database(release_one)
     try:
         # Every agreement answer on a release-1 safety item, as a new row would be scored.
         migrate.apply_migrations(db)
@@ -469,7 +469,7 @@ def test_an_older_database_upgrades_through_004_and_flags_its_blank_screens(
     monkeypatch.setattr(migrate, "available", lambda: older)
     # Before 008 the audit trail had no hash chain: write it as the release of the time did.
     restore_audit = before_008(monkeypatch)
-    db = Database(db_path)
+    db = factories.database(db_path)
     try:
         migrate.apply_migrations(db)
         sync_instruments(db, instruments_dir)

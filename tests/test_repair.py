@@ -530,7 +530,7 @@ def test_an_older_database_keeps_its_milestones_through_005(
     shipped = migrate.available()
     monkeypatch.setattr(migrate, "available", lambda: [m for m in shipped if m.version <= 4])
     restore_audit = before_008(monkeypatch)  # today's code writing a release-4 database
-    db = Database(db_path)
+    db = factories.database(db_path)
     try:
         migrate.apply_migrations(db)
         sync_instruments(db, instruments_dir)

@@ -20,6 +20,7 @@ from analytics.store.paths import (
     resolve_instruments_folder,
     resolve_path,
 )
+from tests import factories
 
 
 def test_fresh_database_gets_every_migration(db_path: Path) -> None:
@@ -177,7 +178,7 @@ def test_bound_parameters_keep_sql_out_of_values(db: Database) -> None:
 
 def test_read_only_database_refuses_writes(db_path: Path) -> None:
     open_practice(db_path).close()
-    ro = Database(db_path, read_only=True)
+    ro = factories.database(db_path, read_only=True)
     with pytest.raises(CaseloadError):
         ro.execute("INSERT INTO therapists (name) VALUES ('x')")
     ro.close()

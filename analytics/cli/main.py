@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from analytics.cli import (
     accounts_cmd,
@@ -35,6 +37,7 @@ from analytics.cli import (
     report_cmd,
     server_link,
     signing,
+    storage_cmd,
 )
 from analytics.cli.output import print_json
 from analytics.errors import CaseloadError, DatabaseBusy
@@ -46,12 +49,12 @@ REFUSED, BUSY = 1, server_link.BUSY
 EXIT_CODES = (
     "exit codes: 0 done; 1 refused (the reason on stderr, and with --json an object"
     ' {"error": ..., "hint": ...} on stdout); 2 usage error; 3 the database file is held by'
-    " another program (same message and JSON). While the dashboard runs, `info` and"
-    " `couples list` are answered by the dashboard itself."
+    " another program (same message and JSON). While the dashboard runs, `info`,"
+    " `couples list` and `backup` are done by the dashboard itself."
 )
 _BUSY_HINT = (
-    "Stop the dashboard or the other command and try again (`info` and `couples list` work"
-    " while the dashboard runs)."
+    "Stop the dashboard or the other command and try again (`info`, `couples list` and"
+    " `backup` work while the dashboard runs)."
 )
 _NO_LINK_HINT = (
     "The program holding it did not answer read-only commands (a running dashboard does, on"
@@ -88,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         report_cmd,
         audit_cmd,
         accounts_cmd,
+        storage_cmd,
     )
     for module in modules:
         module.register(sub, common, json_flag)
@@ -103,16 +107,19 @@ def _refuse(code: int, message: str, hint: str | None, as_json: bool) -> int:
 
 
 def _ask_dashboard(args: argparse.Namespace, as_json: bool) -> int | None:
-    """For a read-only command, the dashboard's answer (printed) and exit code; None when the
-    command is not one it answers or no dashboard answered."""
-    names = {handler: name for name, handler in practice_cmd.READ_ONLY.items()}
+    """For a command the dashboard runs (read-only ones, `backup`), its answer (printed) and
+    exit code; None when the command is not one it answers or no dashboard answered."""
+    names = {handler: name for name, handler in server_link.commands().items()}
     command = names.get(args.handler)
     if command is None:
         return None
-    options: dict[str, object] = {"json": as_json}
+    options: dict[str, Any] = {"json": as_json}
     if command in practice_cmd.SIGNED_IN:
         # The dashboard signs the person in itself (the socket is the same user's only).
         options |= {"user": args.user, "password": args.password}
+    if command == "backup":
+        # The dashboard runs elsewhere: it gets the file as an absolute path.
+        options["backup_out"] = os.path.abspath(args.backup_out)
     answer = server_link.ask(
         resolve_path(args.db), command, options, today=args.today, now=args.now
     )
@@ -141,7 +148,7 @@ def main(argv: Sequence[str] | None = None, *, today: dt.date, now: dt.datetime)
                 answered = _ask_dashboard(args, as_json)
                 if answered is not None:
                     return answered
-                hint = _NO_LINK_HINT if args.handler in practice_cmd.READ_ONLY.values() else None
+                hint = _NO_LINK_HINT if args.handler in server_link.commands().values() else None
                 return _refuse(BUSY, busy.message, hint or _BUSY_HINT, as_json)
         if db is not None and signing.signs_in(args):
             args.actor = signing.sign_in(db, args)

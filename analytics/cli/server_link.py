@@ -1,8 +1,9 @@
-"""Read-only commands while the dashboard holds the database: a link to the running server.
+"""Commands while the dashboard holds the database: a link to the running server.
 
 DuckDB lets one process open a database file for writing, and while it does no other process
 may open it at all, not even read-only. So the dashboard, when it opens its database, serves a
-few read-only commands (`READ_ONLY` in practice_cmd: `info`, `couples list`) on a Unix socket
+few commands (`READ_ONLY` in practice_cmd: `info`, `couples list`; `LINKED` in storage_cmd:
+`backup`, which writes a new backup file, never the database) on a Unix socket
 next to the file ("<database file>.sock"). The command line, refused the file because another
 process holds it, asks there and prints exactly what it would have printed itself.
 
@@ -30,22 +31,29 @@ import stat
 import struct
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analytics.cli import signing
 from analytics.cli.practice_cmd import READ_ONLY, SIGNED_IN
+from analytics.cli.storage_cmd import LINKED, LINKED_OPTIONS
 from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.practice.passwords import MAX_LENGTH as MAX_PASSWORD
 from analytics.store.db import Database
 
 SUFFIX = ".sock"
-# Every allowlisted command takes only these options, with these types; `user` and `password`
-# (both required) only the SIGNED_IN ones, and no longer than these.
-OPTIONS: dict[str, type] = {"json": bool, "user": str, "password": str}
+# The allowlist: the commands the link runs (see commands()), and the options each takes, with
+# their types. The read-only ones take --json; `user` and `password` (both required) only the
+# SIGNED_IN ones, and no longer than these.
+OPTIONS: dict[str, type] = {"json": bool}
 _CREDENTIALS = {"user", "password"}
 _LONGEST = {"user": signing.MAX_USERNAME, "password": MAX_PASSWORD}
+COMMAND_OPTIONS: dict[str, dict[str, type]] = {
+    name: OPTIONS | ({"user": str, "password": str} if name in SIGNED_IN else {})
+    for name in READ_ONLY
+} | LINKED_OPTIONS
 # bytes; a request is one short JSON line (the longest password, every character escaped as
 # a \u surrogate pair, is 256 * 12 bytes: it fits).
 MAX_REQUEST = 4096
@@ -101,11 +109,14 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
         if not isinstance(request, dict) or set(request) != {"command", "options", "today", "now"}:
             return None
         command, options = request["command"], request["options"]
-        if command not in READ_ONLY or not isinstance(options, dict):
+        if command not in COMMAND_OPTIONS or not isinstance(options, dict):
             return None
-        if set(options) - set(OPTIONS):
+        allowed = COMMAND_OPTIONS[command]
+        if set(options) - set(allowed):
             return None
-        if not all(type(v) is OPTIONS[k] for k, v in options.items()):
+        if not all(type(v) is allowed[k] for k, v in options.items()):
+            return None
+        if command == "backup" and not _new_file(options.get("backup_out")):
             return None
         if (set(options) & _CREDENTIALS) != (_CREDENTIALS if command in SIGNED_IN else set()):
             return None
@@ -120,22 +131,40 @@ def _parse(raw: bytes) -> tuple[str, dict[str, Any], dt.date, dt.datetime] | Non
     return command, options, today, now
 
 
+def commands() -> dict[str, Callable[[argparse.Namespace, Database], int]]:
+    """Every command the link runs, by name, with its handler."""
+    found: dict[str, Callable[[argparse.Namespace, Database], int]] = dict(READ_ONLY)
+    found.update(LINKED)
+    return found
+
+
+def _new_file(value: object) -> bool:
+    """True for an absolute path of a file that does not exist yet (a backup's target: the
+    link never writes over a file, the database least of all)."""
+    if not isinstance(value, str) or "\x00" in value or not os.path.isabs(value):
+        return False
+    return not os.path.lexists(value)
+
+
 def run_command(db: Database, raw: bytes) -> dict[str, Any]:
     """Run one request (a JSON object: command, options, today, now) against `db`; the answer
     as a JSON-ready dict: exit code, the exact standard output, and the error, if any."""
     parsed = _parse(raw)
     if parsed is None:
         return _refusal(
-            2, "The dashboard answers only `info`, and `couples list` signed in, this way."
+            2,
+            "The dashboard answers only `info`, `couples list` (signed in) and `backup` (to a"
+            " new file) this way.",
         )
     command, options, today, now = parsed
     out = io.StringIO()
-    args = argparse.Namespace(**({"json": False} | options))
+    defaults = {k: False if kind is bool else None for k, kind in COMMAND_OPTIONS[command].items()}
+    args = argparse.Namespace(**(defaults | options))
     args.today, args.now, args.out = today, now, out
     try:
         if command in SIGNED_IN:
             args.actor = signing.sign_in(db, args)
-        code = int(READ_ONLY[command](args, db))
+        code = int(commands()[command](args, db))
     except CaseloadError as exc:
         busy = BUSY if isinstance(exc, DatabaseBusy) else 1
         return {"code": busy, "stdout": out.getvalue(), "error": exc.message, "hint": exc.hint}

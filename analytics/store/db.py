@@ -2,14 +2,24 @@
 
 Each unit of work takes its own cursor (DuckDB cursors are per thread); writes run inside
 `transaction()`. DuckDB errors are translated once, here, into `CaseloadError`.
+
+The practice's file is encrypted at rest: DuckDB opens an encrypted file only by ATTACHing it
+to an in-memory connection with its key (after loading the httpfs extension from its wheel,
+which brings the crypto module that writes). The file is attached as `practice` and every
+cursor starts with `USE practice` (a cursor does not inherit it). DuckDB refuses to attach one
+file twice in a process, so every `Database` of the same file in this process shares one root
+connection; the last one closed closes it.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -19,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import CaseloadError, DatabaseBusy
+from analytics.store.keys import SOURCES_HINT
 
 Params = Sequence[Any] | dict[str, Any] | None
 T = TypeVar("T")
@@ -39,9 +50,145 @@ _UNIQUE_LABELS = {
 }
 
 
+ENCRYPT_HINT = (
+    "Run `python -m analytics encrypt` (with the dashboard stopped) to encrypt it; it writes a"
+    " key file beside it."
+)
+ALIAS = "practice"  # the name the practice's file is attached under
+
+
+def httpfs_extension() -> Path:
+    """The httpfs extension shipped in its wheel (never downloaded): DuckDB's writing crypto."""
+    import duckdb_extension_httpfs
+
+    folder = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+    found = sorted(folder.glob(f"v{duckdb.__version__}/httpfs.duckdb_extension"))
+    found = found or sorted(folder.glob("*/httpfs.duckdb_extension"))
+    if not found:
+        raise CaseloadError(
+            "The encryption module (the duckdb-extension-httpfs package) is not installed.",
+            hint="Install the locked requirements (requirements.lock).",
+        )
+    return found[-1]
+
+
+def sql_string(text: str | Path) -> str:
+    """A SQL string literal for a file path of ours (ATTACH and LOAD take no bound path)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def owner_only() -> None:
+    """Make every file this process creates from now on owner-only (umask 077)."""
+    # DuckDB creates the WAL anew after each checkpoint, and temporary files, with the process
+    # umask and no per-file mode; tightening it (never loosening) keeps them 0600. Setting 077
+    # first means no other thread ever sees a looser umask meanwhile.
+    previous = os.umask(0o077)
+    os.umask(previous | 0o077)
+
+
+def attach(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    alias: str,
+    *,
+    key: str | None,
+    read_only: bool = False,
+) -> None:
+    """ATTACH a database file under `alias` (an identifier of ours), encrypted with `key`."""
+    options = ["ENCRYPTION_KEY ?"] if key is not None else []
+    if read_only:
+        options.append("READ_ONLY")
+    clause = f" ({', '.join(options)})" if options else ""
+    con.execute(f"ATTACH {sql_string(path)} AS {alias}{clause}", [key] if key is not None else [])
+
+
+def _connect(path: Path, key: str | None, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """An in-memory root connection with `path` attached as `practice` and in use."""
+    # Spilled intermediate results go beside the database (as DuckDB does for a file it opens
+    # itself), encrypted when the database is: DuckDB leaves temp_file_encryption off otherwise.
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
+    try:
+        if key is not None:
+            con.execute(f"LOAD {sql_string(httpfs_extension())}")
+            con.execute("SET temp_file_encryption = true")
+            if not read_only:
+                owner_only()
+        attach(con, path, ALIAS, key=key, read_only=read_only)
+        con.execute(f"USE {ALIAS}")
+        if key is not None and not read_only:
+            os.chmod(path, 0o600)
+    except duckdb.Error as exc:
+        con.close()
+        raise translate_error(exc) from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+class _Root:
+    """One file's root connection, shared by every `Database` of that file in this process."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, key: str | None, read_only: bool) -> None:
+        self.con = con
+        self.key = key
+        self.read_only = read_only
+        self.users = 0
+
+
+_ROOTS: dict[str, _Root] = {}
+_ROOTS_LOCK = threading.Lock()
+
+
+def _same_key(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return secrets.compare_digest(a.encode(), b.encode())
+
+
+def _acquire(path: Path, key: str | None, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """The shared root connection of `path`, opened when this is its first user."""
+    name = str(path.resolve())
+    with _ROOTS_LOCK:
+        root = _ROOTS.get(name)
+        if root is None:
+            root = _Root(_connect(path, key, read_only), key, read_only)
+            _ROOTS[name] = root
+        elif not _same_key(root.key, key):
+            raise CaseloadError(
+                "The database is already open in this program with another key (or none)."
+            )
+        elif root.read_only != read_only:
+            raise CaseloadError(
+                "The database is already open in this program, "
+                + ("for reading only." if root.read_only else "for writing.")
+            )
+        root.users += 1
+        return root.con
+
+
+def _release(name: str) -> None:
+    """One user fewer of a shared root connection; the last one closes it."""
+    with _ROOTS_LOCK:
+        root = _ROOTS.get(name)
+        if root is None:
+            return
+        root.users -= 1
+        if root.users > 0:
+            return
+        del _ROOTS[name]
+    root.con.close()
+
+
 def translate_error(exc: duckdb.Error) -> CaseloadError:
     """Turn a DuckDB error into a readable `CaseloadError` that carries no row values."""
     text = str(exc)
+    if isinstance(exc, duckdb.CatalogException) and "without a key" in text:
+        return CaseloadError("The database is encrypted and no key was found.", hint=SOURCES_HINT)
+    if isinstance(exc, duckdb.InvalidInputException) and "Wrong encryption key" in text:
+        return CaseloadError("The key does not open this database.", hint=SOURCES_HINT)
+    if isinstance(exc, duckdb.CatalogException) and "is not encrypted" in text:
+        return CaseloadError("The database file is not encrypted.", hint=ENCRYPT_HINT)
     if isinstance(exc, duckdb.ConstraintException):
         match = re.search(r'Duplicate key "([a-z_]+)(?:, [a-z_]+)*:', text)
         if match:
@@ -77,9 +224,13 @@ class Database:
     The server keeps one `Database` for its lifetime; every query takes a fresh cursor.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, key: str | None = None, read_only: bool = False
+    ) -> None:
+        # `key` None opens a plain (unencrypted) file: only `encrypt` reads one, as its source.
         self.path = Path(path)
         self.read_only = read_only
+        self.key = key
         self._lock = threading.Lock()
         # One writing transaction at a time in this process. Every write appends to the
         # hash-chained audit trail, whose next entry depends on the last one: two transactions
@@ -87,23 +238,46 @@ class Database:
         # COMMIT. Reads never wait for it; re-entrant, so a write may call another write.
         self._writing = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._release: weakref.finalize[Any, Any] | None = None
         self._on_close: list[Callable[[], None]] = []
+
+    @property
+    def encrypted(self) -> bool:
+        """True when the file is opened with a key."""
+        return self.key is not None
 
     def _root(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:
                 if not self.read_only:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    self._con = duckdb.connect(str(self.path), read_only=self.read_only)
-                except duckdb.Error as exc:
-                    raise translate_error(exc) from exc
+                self._con = _acquire(self.path, self.key, self.read_only)
+                # A `Database` dropped without close() still gives its share back.
+                self._release = weakref.finalize(self, _release, str(self.path.resolve()))
             return self._con
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the practice (a cursor starts in DuckDB's in-memory database)."""
+        cur = self._root().cursor()
+        try:
+            cur.execute(f"USE {ALIAS}")
+        except BaseException:
+            cur.close()
+            raise
+        return cur
+
+    def root_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A raw cursor on the practice for the store's own mechanics (backups); the caller
+        closes it and translates DuckDB errors."""
+        return self._cursor()
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one unit of work; DuckDB errors become `CaseloadError`."""
-        cur = self._root().cursor()
+        try:
+            cur = self._cursor()
+        except duckdb.Error as exc:
+            raise translate_error(exc) from exc
         try:
             yield cur
         except duckdb.Error as exc:
@@ -132,7 +306,10 @@ class Database:
         # genuine duplicate is retried too and then reported as usual.
         for attempt in range(1, attempts + 1):
             with self._writing:
-                cur = self._root().cursor()
+                try:
+                    cur = self._cursor()
+                except duckdb.Error as exc:
+                    raise translate_error(exc) from exc
                 try:
                     cur.execute("BEGIN TRANSACTION")
                     try:
@@ -182,12 +359,13 @@ class Database:
             self._on_close.append(callback)
 
     def close(self) -> None:
-        """Close the root connection (and with it every cursor)."""
+        """Let go of the root connection; the last `Database` of the file closes it (and with
+        it every cursor)."""
         with self._lock:
             callbacks, self._on_close = self._on_close, []
         for callback in callbacks:
             callback()
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            release, self._release, self._con = self._release, None, None
+        if release is not None:
+            release()

@@ -49,7 +49,7 @@ from analytics.demo.build import build_demo
 from analytics.errors import CaseloadError
 from analytics.importing import service
 from analytics.practice.access import PRACTICE
-from analytics.practice.opening import open_practice
+from analytics.practice.opening import open_practice, practice_key
 from analytics.store.db import Database
 from tests.hostile.corpus import KINDS, Expect, HostileFile, Spec, specs, subset
 
@@ -325,7 +325,8 @@ def _worker(conn: Connection, pristine: str, folder: str) -> None:
         for stale in Path(folder).glob("work.duckdb*"):
             stale.unlink()
         shutil.copyfile(pristine, work)
-        return open_practice(work)
+        # The copy is encrypted with the pristine practice's key (its key file stays there).
+        return open_practice(work, key=practice_key(Path(pristine)))
 
     db = fresh()
     baseline = fingerprint(db)
