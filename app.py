@@ -117,9 +117,10 @@ if accounts.count_accounts(ui.database()) == 0:
 
 signed = ui.signed_in()
 if signed is None:
-    # Every page registered (hidden, never run) so that the address asked for, say a bookmark
-    # to /couple?couple=..., is still the page opened once the person has signed in.
-    st.navigation([*CLINICAL, *SUPERVISION, *ADMINISTRATION, OWN], position="hidden")
+    if ui.asked_for_a_page():
+        # Every page registered (hidden, never run) so that the address asked for, say a
+        # bookmark to /couple?couple=..., is still the page opened once the person signs in.
+        st.navigation([*CLINICAL, *SUPERVISION, *ADMINISTRATION, OWN], position="hidden")
     ui.sign_in_page()
     st.stop()
 assert signed is not None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -289,6 +290,15 @@ def _ensure_entrypoint() -> None:
     if PagesManager.uses_pages_directory and first_run:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def asked_for_a_page() -> bool:
+    """True when the browser's address names a page (a bookmark or a link), not the root."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # no browser behind this run
+        return False
+    return bool(urlsplit(url).path.strip("/"))
 
 
 def sign_in_page() -> None:

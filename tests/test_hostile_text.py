@@ -29,6 +29,7 @@ from analytics.practice.couples import PartnerInput, add_couple
 from analytics.practice.opening import open_practice, sync_instruments
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
+from analytics.store.keys import key_file_path
 from tests import factories
 from tests.hostile_text import (
     ANCHOR,
@@ -223,6 +224,10 @@ def hostile(
     """A fresh copy of the hostile practice: the test's database and instruments folder."""
     path, folder, practice = _prebuilt
     shutil.copyfile(path, db_path)
+    # The copy opens with the prebuilt practice's key (copied owner-only, as the app wants it).
+    key_copy = key_file_path(db_path)
+    shutil.copyfile(key_file_path(path), key_copy)
+    key_copy.chmod(0o600)
     for file in folder.iterdir():
         shutil.copyfile(file, instruments_dir / file.name)
     return practice
