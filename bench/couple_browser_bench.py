@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analytics.demo.build import SUPERVISOR, build_demo
+from analytics.demo.build import build_demo
 from analytics.practice.opening import open_practice
 from bench import Row
 
@@ -77,7 +77,7 @@ def _open_times(page: Any, code: str) -> tuple[float, list[float], int]:
 
 def run() -> list[Row]:
     """Serve the practice from a throwaway folder and time the couple page in Chromium."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_server
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, sign_in, start_server
 
     if not Path(CHROMIUM).exists():
         note = f"skipped: {CHROMIUM} not found (apt-get install chromium)"
@@ -96,9 +96,7 @@ def run() -> list[Row]:
                     executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
                 )
                 page = browser.new_page(viewport={"width": 1366, "height": 900})  # a laptop
-                page.goto(url, wait_until="domcontentloaded")
-                page.get_by_role("combobox", name="You are").click()
-                page.get_by_role("option", name=SUPERVISOR).click()
+                sign_in(page, url, "morgan")  # the demo's supervisor
                 first, times, charts = _open_times(page, code)
                 browser.close()
         finally:
