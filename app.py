@@ -111,11 +111,11 @@ except CaseloadError as exc:
     st.stop()
 
 ui.sync_cookie()
-if accounts.count_accounts(ui.database()) == 0:
+signed = ui.signed_in()
+if signed is None and accounts.count_accounts(ui.database()) == 0:
+    # Asked only of someone not signed in: no page run of a signed-in person pays for it.
     _first_administrator()
     st.stop()
-
-signed = ui.signed_in()
 if signed is None:
     if ui.asked_for_a_page():
         # Every page registered (hidden, never run) so that the address asked for, say a

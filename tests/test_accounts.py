@@ -74,13 +74,10 @@ def test_passwords_are_stored_only_as_argon2id_hashes(
 
 def test_the_product_hasher_keeps_argon2_cffi_defaults() -> None:
     """Tests swap in a cheap hasher; the product's own (restored after each test session) is
-    argon2-cffi's default profile, RFC 9106's second recommendation."""
-    cheap = passwords.use_hasher(passwords.PasswordHasher())
-    try:
-        product = passwords.use_hasher(cheap)
-        assert (product.time_cost, product.memory_cost, product.parallelism) == (3, 65536, 4)
-    finally:
-        passwords.use_hasher(cheap)
+    argon2-cffi's default profile, RFC 9106's second recommendation, and argon2id."""
+    product = passwords.PRODUCT_HASHER
+    assert (product.time_cost, product.memory_cost, product.parallelism) == (3, 65536, 4)
+    assert product.hash("some long passphrase").startswith("$argon2id$")
 
 
 # --- accounts and roles ----------------------------------------------------------------------

@@ -18,7 +18,8 @@ _COMMON = Path(__file__).with_name("common_passwords.txt")
 # argon2-cffi's defaults (RFC 9106's second recommended profile: t=3, m=64 MiB, p=4). Tests
 # swap in a cheap hasher through `use_hasher`; hashes record their own parameters, so a hash
 # made with one profile still verifies with the other.
-_hasher = PasswordHasher()
+PRODUCT_HASHER = PasswordHasher()
+_hasher = PRODUCT_HASHER
 
 
 def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
