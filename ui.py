@@ -28,8 +28,9 @@ from analytics.practice.access import ADMIN_ROLE, Actor
 from analytics.practice.accounts import Account
 from analytics.practice.couples import Partner, PartnerInput
 from analytics.practice.opening import open_practice
+from analytics.store import postgres
 from analytics.store.db import Database
-from analytics.store.paths import ENV_VAR, resolve_instruments_folder, serve_path
+from analytics.store.paths import ENV_VAR, resolve_instruments_folder, resolve_postgres, serve_path
 
 T = TypeVar("T")
 
@@ -44,14 +45,18 @@ def _secret(section: str, key: str) -> str | None:
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def _database(path: str, instruments_folder: str) -> Database:
+def _database(location: str, instruments_folder: str, on_postgres: bool) -> Database:
     # Health records: every file this server creates (the database, its WAL) is owner-only.
     os.umask(0o077)
     # One connection per server process; every unit of work takes its own cursor from it.
     # Opening migrates the schema and syncs the instrument files (built-in and the folder's).
-    # The key is read here, not passed in, so that it is never part of a cache key.
+    # The key and the PostgreSQL connection string (which may hold a password) are read here,
+    # not passed in, so that neither is ever part of a cache key.
+    dsn = _postgres_dsn()
+    if on_postgres and dsn is not None:
+        return open_practice(postgres=dsn, instruments_folder=instruments_folder)
     key = _secret("database", "key")
-    db = open_practice(path, key=key, instruments_folder=instruments_folder)
+    db = open_practice(location, key=key, instruments_folder=instruments_folder)
     # DuckDB keeps every other process out of the file while we hold it: `info` and
     # `couples list` from the command line are answered through this link instead.
     server_link.serve(db)
@@ -65,12 +70,23 @@ def _served_path(configured: str | None, from_env: str | None) -> str:
     return str(serve_path(configured))
 
 
+def _postgres_dsn() -> str | None:
+    """The PostgreSQL connection string (secrets [database] postgres, then $CASELOAD_POSTGRES)."""
+    return resolve_postgres(_secret("database", "postgres"))
+
+
 def database() -> Database:
-    """The server's database (path from secrets, then $CASELOAD_DB, then data/caseload.duckdb
-    when it exists, else the demo practice's data/demo.duckdb: the file `make run` chose)."""
+    """The server's database: PostgreSQL when a connection string is configured (secrets
+    [database] postgres, then $CASELOAD_POSTGRES); otherwise the file (path from secrets, then
+    $CASELOAD_DB, then data/caseload.duckdb when it exists, else the demo practice's
+    data/demo.duckdb: the file `make run` chose)."""
+    dsn = _postgres_dsn()
+    if dsn is not None:
+        return _database(postgres.describe(dsn), str(instruments_folder()), True)
     return _database(
         _served_path(_secret("database", "path"), os.environ.get(ENV_VAR)),
         str(instruments_folder()),
+        False,
     )
 
 
@@ -109,7 +125,7 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     key = f"{fn.__module__}.{fn.__qualname__}"
     signed = st.session_state.get(_ACCOUNT_KEY)
     who = signed.id if isinstance(signed, Account) else None
-    result: T = _cached(fn, key, str(database().path), who, args, kwargs)
+    result: T = _cached(fn, key, database().location, who, args, kwargs)
     return result
 
 

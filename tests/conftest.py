@@ -17,6 +17,8 @@ from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from analytics.store.keys import KEY_ENV_VAR, KEY_FILE_ENV_VAR
 from analytics.store.paths import ENV_VAR, INSTRUMENTS_ENV_VAR
+from analytics.store.postgres import ENV_VAR as POSTGRES_ENV_VAR
+from tests import pg_server
 
 START = dt.date(2026, 1, 5)
 
@@ -40,6 +42,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     Every test database is encrypted the default way: its key file is made beside it."""
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "default-should-not-be-used.duckdb"))
+    monkeypatch.delenv(POSTGRES_ENV_VAR, raising=False)
     monkeypatch.delenv(KEY_ENV_VAR, raising=False)
     monkeypatch.delenv(KEY_FILE_ENV_VAR, raising=False)
     folder = tmp_path / "instruments"
@@ -53,14 +56,79 @@ def instruments_dir(tmp_path: Path) -> Path:
     return tmp_path / "instruments"
 
 
+BACKENDS = ("duckdb", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "both_backends: run the test's practice on a DuckDB file and on PostgreSQL (the `db`,"
+        " `practice_dsn` and `app_env` fixtures follow the `backend` parameter)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` run once per backend; every other test on a DuckDB file."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the test's practice is kept: "duckdb" (a file) or "postgres"."""
+    return str(getattr(request, "param", "duckdb"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg_server.PgServer]:
+    """A throwaway PostgreSQL server for the whole run (skipped, saying why, without binaries)."""
+    if not pg_server.available():
+        pytest.skip(pg_server.MISSING)
+    server = pg_server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster: pg_server.PgServer) -> str:
+    """A migrated PostgreSQL practice (built-in instruments synced) that tests copy."""
+    name = pg_cluster.create_database(prefix="template")
+    database = open_practice(postgres=pg_cluster.dsn(name), instruments_folder=_EMPTY_FOLDER)
+    database.close()
+    return name
+
+
+_EMPTY_FOLDER = Path(__file__).parent / "no-instruments"  # never created: built-in files only
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster: pg_server.PgServer, pg_template: str) -> Iterator[str]:
+    """A fresh migrated PostgreSQL practice of the test's own, dropped afterwards."""
+    name = pg_cluster.create_database(template=pg_template)
+    yield pg_cluster.dsn(name)
+    pg_cluster.drop_database(name)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.duckdb"
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = open_practice(db_path)
+def practice_dsn(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL connection string of the test's practice, None on a DuckDB file."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_dsn"))
+    return None
+
+
+@pytest.fixture
+def db(db_path: Path, practice_dsn: str | None) -> Iterator[Database]:
+    database = (
+        open_practice(db_path) if practice_dsn is None else open_practice(postgres=practice_dsn)
+    )
     yield database
     database.close()
 
@@ -89,11 +157,15 @@ def couple(db: Database, therapist: Actor) -> int:
 
 
 @pytest.fixture
-def app_env(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def app_env(
+    db_path: Path, practice_dsn: str | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """For AppTest: the app opens the test database, with Streamlit's process-wide caches empty."""
     import streamlit as st
 
     monkeypatch.setenv(ENV_VAR, str(db_path))
+    if practice_dsn is not None:
+        monkeypatch.setenv(POSTGRES_ENV_VAR, practice_dsn)
     st.cache_data.clear()
     st.cache_resource.clear()
     # AppTest leaves app.py as the process's __main__ module: a process spawned later (the

@@ -33,6 +33,7 @@ from analytics.cli import (
     export_cmd,
     import_cmd,
     instruments_cmd,
+    postgres_cmd,
     practice_cmd,
     report_cmd,
     server_link,
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         audit_cmd,
         accounts_cmd,
         storage_cmd,
+        postgres_cmd,
     )
     for module in modules:
         module.register(sub, common, json_flag)

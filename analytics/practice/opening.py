@@ -10,10 +10,10 @@ from pathlib import Path
 from analytics.errors import CaseloadError
 from analytics.instruments import catalog
 from analytics.instruments.sync import SyncOutcome, sync
-from analytics.store.db import ENCRYPT_HINT, Database
+from analytics.store.db import ENCRYPT_HINT, Database, PostgresDatabase
 from analytics.store.keys import resolve_key
 from analytics.store.migrate import apply_migrations
-from analytics.store.paths import resolve_instruments_folder, resolve_path
+from analytics.store.paths import resolve_instruments_folder, resolve_path, resolve_postgres
 
 
 def open_practice(
@@ -21,9 +21,18 @@ def open_practice(
     *,
     key: str | None = None,
     instruments_folder: str | Path | None = None,
+    postgres: str | None = None,
 ) -> Database:
-    """Open (creating if needed) and migrate the database, then sync the instrument files."""
-    db = Database(resolve_path(path), key=practice_key(path, key))
+    """Open (creating if needed) and migrate the database, then sync the instrument files.
+
+    A PostgreSQL connection string (`postgres`, else $CASELOAD_POSTGRES) opens the practice
+    kept there, unless a file `path` is named; otherwise the practice is the DuckDB file."""
+    dsn = None if path else resolve_postgres(postgres)
+    db = (
+        PostgresDatabase(dsn)
+        if dsn is not None
+        else Database(resolve_path(path), key=practice_key(path, key))
+    )
     try:
         apply_migrations(db)
         sync_instruments(db, instruments_folder)

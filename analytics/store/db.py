@@ -29,12 +29,25 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import CaseloadError, DatabaseBusy
+from analytics.store import postgres
 from analytics.store.keys import SOURCES_HINT
 
 Params = Sequence[Any] | dict[str, Any] | None
 T = TypeVar("T")
 # Errors a concurrent writer causes (a write-write conflict, or a key stored meanwhile).
 _CONFLICTS = (duckdb.TransactionException, duckdb.ConstraintException)
+# PostgreSQL reports the same through the postgres extension as a plain duckdb.Error, at the
+# statement (not at COMMIT): another transaction changed the row, or stored the same key first.
+_PG_CONFLICTS = ("could not serialize access", "deadlock detected", "violates unique constraint")
+_PG_UNIQUE = re.compile(r'violates unique constraint "([a-z_]+)"')
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True when `exc` is what a concurrent writer causes (retrying may succeed)."""
+    if isinstance(exc, _CONFLICTS):
+        return True
+    return isinstance(exc, duckdb.Error) and any(text in str(exc) for text in _PG_CONFLICTS)
+
 
 # Column names that appear in DuckDB constraint messages, in words a therapist understands.
 _UNIQUE_LABELS = {
@@ -180,9 +193,46 @@ def _release(name: str) -> None:
     root.con.close()
 
 
+def _postgres_error(text: str) -> CaseloadError | None:
+    """A readable error for what PostgreSQL refused; its own text repeats the row's values (and
+    a connection failure the connection string), so none of it is kept."""
+    if "Unable to connect to Postgres" in text:
+        return CaseloadError(
+            "The PostgreSQL database could not be reached, or refused the sign-in.",
+            hint=f"Check the connection string (${postgres.ENV_VAR} or secrets [database]"
+            " postgres), the server and the password.",
+        )
+    if "could not serialize access" in text or "deadlock detected" in text:
+        return CaseloadError(
+            "Another change was saved at the same moment; nothing was changed.",
+            hint="Try again.",
+        )
+    unique = _PG_UNIQUE.search(text)
+    if unique:
+        # PostgreSQL names a constraint `<table>_<column>[_<column>]_key`.
+        name = unique.group(1).removesuffix("_key")
+        column = next((c for c in _UNIQUE_LABELS if name.endswith("_" + c)), None)
+        label = _UNIQUE_LABELS[column] if column else "value"
+        return CaseloadError(f"That {label} is already in use; nothing was changed.")
+    if "violates not-null constraint" in text:
+        return CaseloadError("A required value is missing; nothing was changed.")
+    if "violates check constraint" in text:
+        return CaseloadError("A value is not one of the allowed choices; nothing was changed.")
+    if "violates foreign key constraint" in text:
+        return CaseloadError(
+            "The change refers to a record that does not exist; nothing was changed."
+        )
+    if "Current transaction is aborted" in text:
+        return CaseloadError("An earlier step of this change failed; nothing was changed.")
+    return None
+
+
 def translate_error(exc: duckdb.Error) -> CaseloadError:
     """Turn a DuckDB error into a readable `CaseloadError` that carries no row values."""
     text = str(exc)
+    from_postgres = _postgres_error(text)
+    if from_postgres is not None:
+        return from_postgres
     if isinstance(exc, duckdb.CatalogException) and "without a key" in text:
         return CaseloadError("The database is encrypted and no key was found.", hint=SOURCES_HINT)
     if isinstance(exc, duckdb.InvalidInputException) and "Wrong encryption key" in text:
@@ -224,6 +274,8 @@ class Database:
     The server keeps one `Database` for its lifetime; every query takes a fresh cursor.
     """
 
+    backend = "duckdb"
+
     def __init__(
         self, path: str | Path, *, key: str | None = None, read_only: bool = False
     ) -> None:
@@ -246,6 +298,11 @@ class Database:
         """True when the file is opened with a key."""
         return self.key is not None
 
+    @property
+    def location(self) -> str:
+        """Where the practice is kept, naming no secret (the file's full path)."""
+        return str(self.path.resolve())
+
     def _root(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:
@@ -256,11 +313,13 @@ class Database:
                 self._release = weakref.finalize(self, _release, str(self.path.resolve()))
             return self._con
 
+    _start = f"USE {ALIAS}"
+
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the practice (a cursor starts in DuckDB's in-memory database)."""
         cur = self._root().cursor()
         try:
-            cur.execute(f"USE {ALIAS}")
+            cur.execute(self._start)
         except BaseException:
             cur.close()
             raise
@@ -301,8 +360,9 @@ class Database:
         """Run `work(cursor)` in one transaction. When another writer conflicts with it, roll
         back and run it again from the start (it then sees what the other one stored)."""
         # DuckDB reports a concurrent writer as a TransactionException (a write-write conflict,
-        # or a key another transaction stored first, found at COMMIT) or a ConstraintException.
-        # Only those are retried, so `work` must not turn them into other errors itself; a
+        # or a key another transaction stored first, found at COMMIT) or a ConstraintException;
+        # PostgreSQL as a serialization failure or a unique violation (see is_conflict). Only
+        # those are retried, so `work` must not turn them into other errors itself; a
         # genuine duplicate is retried too and then reported as usual.
         for attempt in range(1, attempts + 1):
             with self._writing:
@@ -320,11 +380,9 @@ class Database:
                             cur.execute("ROLLBACK")
                         raise
                     return result
-                except _CONFLICTS as exc:
-                    if attempt == attempts:
-                        raise translate_error(exc) from exc
                 except duckdb.Error as exc:
-                    raise translate_error(exc) from exc
+                    if not is_conflict(exc) or attempt == attempts:
+                        raise translate_error(exc) from exc
                 finally:
                     cur.close()
             # Back off a little, at random, so that writers that collided do not collide again.
@@ -369,3 +427,35 @@ class Database:
             release, self._release, self._con = self._release, None, None
         if release is not None:
             release()
+
+
+class PostgresDatabase(Database):
+    """A practice kept in PostgreSQL, attached to an in-memory DuckDB connection as `pg`.
+
+    Each cursor searches `pg.public` for tables and DuckDB's `memory.main` for the macros and
+    views (created there per process by `apply_migrations`). Every PostgreSQL transaction is
+    REPEATABLE READ; a concurrent change is a conflict that `atomic` retries.
+    """
+
+    backend = "postgres"
+    _start = postgres.SEARCH_PATH
+
+    def __init__(self, dsn: str, *, read_only: bool = False) -> None:
+        super().__init__(Path(), read_only=read_only)
+        self._dsn = dsn
+        self._label = postgres.describe(dsn)
+
+    @property
+    def location(self) -> str:
+        """The server and database, without the password."""
+        return self._label
+
+    def _root(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._con is None:
+                try:
+                    self._con = postgres.connect(self._dsn, read_only=self.read_only)
+                except duckdb.Error as exc:
+                    raise translate_error(exc) from None
+                self._release = weakref.finalize(self, self._con.close)
+            return self._con

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from analytics.store.postgres import ENV_VAR as POSTGRES_ENV_VAR
+
 ENV_VAR = "CASELOAD_DB"
 DEFAULT_PATH = Path("data") / "caseload.duckdb"
 DEMO_PATH = Path("data") / "demo.duckdb"
@@ -32,6 +34,12 @@ def serve_path(explicit: str | Path | None = None) -> Path:
     if explicit or os.environ.get(ENV_VAR):
         return resolve_path(explicit)
     return DEFAULT_PATH if DEFAULT_PATH.exists() else DEMO_PATH
+
+
+def resolve_postgres(explicit: str | None = None) -> str | None:
+    """The PostgreSQL connection string of a practice kept there: an explicit value (secrets),
+    then $CASELOAD_POSTGRES; None for a practice in a DuckDB file."""
+    return explicit or os.environ.get(POSTGRES_ENV_VAR) or None
 
 
 def resolve_instruments_folder(explicit: str | Path | None = None) -> Path:
