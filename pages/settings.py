@@ -94,7 +94,10 @@ st.caption(
     )
 )
 
-if actor.is_supervisor:
+if actor.is_supervisor and ui.database().backend == "postgres":
+    st.subheader("💾 Backup")
+    st.write("This practice is kept in PostgreSQL. " + backups.POSTGRES_HINT)
+elif actor.is_supervisor:
     st.subheader("💾 Backup")
     st.write(
         "A backup is an encrypted copy of the whole practice, written to the backups folder "

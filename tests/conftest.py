@@ -112,6 +112,14 @@ def pg_dsn(pg_cluster: pg_server.PgServer, pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url(pg_cluster: pg_server.PgServer) -> Iterator[str]:
+    """A new, empty PostgreSQL database of the test's own (no tables), dropped afterwards."""
+    name = pg_cluster.create_database(prefix="empty")
+    yield pg_cluster.dsn(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.duckdb"
 

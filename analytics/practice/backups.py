@@ -19,6 +19,10 @@ from analytics.store import backup
 from analytics.store.db import Database
 
 FOLDER = "backups"
+POSTGRES_HINT = (
+    "The server's own backups (pg_dump, or your IT's) cover it; for an encrypted file copy run"
+    " `python -m analytics migrate-to-duckdb --to FILE`."
+)
 
 
 def backup_folder(db: Database) -> Path:
@@ -35,6 +39,8 @@ def back_up(db: Database, actor: Actor, out: str | Path) -> backup.Copy:
     """Copy the practice to the new file `out` (and `out`.sha256), then audit it."""
     if not actor.is_supervisor:
         raise CaseloadError("Only a supervisor can back up the practice.")
+    if db.backend == "postgres":
+        raise CaseloadError("This practice is kept in PostgreSQL.", hint=POSTGRES_HINT)
     copy = backup.back_up(db, Path(out))
 
     def work(cur: duckdb.DuckDBPyConnection) -> None:

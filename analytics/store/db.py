@@ -450,6 +450,11 @@ class PostgresDatabase(Database):
         """The server and database, without the password."""
         return self._label
 
+    @property
+    def dsn(self) -> str:
+        """The connection string (it may hold the password: never show or log it)."""
+        return self._dsn
+
     def _root(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:
