@@ -28,10 +28,10 @@ TODAY = dt.date(2026, 3, 2)
 NOW = dt.datetime(2026, 3, 2, 9, 0)
 GENESIS = "0" * 64
 # How the code before migration 008 appended (no hash chain): for tests that build an older
-# database with today's code (see `before_008`).
+# database with today's code (see `before_008`). The id comes first: `record` draws it.
 UNCHAINED_APPEND = (
-    "INSERT INTO audit_log (logged_at, therapist_id, action, entity, entity_id, couple_id, detail)"
-    " VALUES (coalesce(?, current_timestamp), ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_log (id, logged_at, therapist_id, action, entity, entity_id, couple_id,"
+    " detail) VALUES (?, coalesce(?, current_timestamp), ?, ?, ?, ?, ?, ?)"
 )
 
 

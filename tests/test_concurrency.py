@@ -207,15 +207,17 @@ def test_ids_drawn_by_transactions_at_once_are_unique_even_when_they_interleave(
 ) -> None:
     """Large imports at the same moment draw interleaved ids from one sequence; the writer takes
     whatever it drew (it used to refuse a block with gaps: "ids with gaps; nothing was stored")."""
-    from analytics.practice.responses import draw_ids
+    from analytics.store.ids import next_ids
 
     db = factories.database(tmp_path / "ids.duckdb")
-    db.execute("CREATE SEQUENCE s START 1")
+    db.execute("CREATE SEQUENCE seq_responses START 1")  # all a bare file needs to draw ids
     drawn: list[np.ndarray] = []
 
     def draw() -> None:
         for _ in range(10):
-            drawn.append(db.atomic(lambda cur: draw_ids(cur, "s", 5000)))
+            drawn.append(
+                np.asarray(db.atomic(lambda cur: next_ids(cur, "responses", 5000)), dtype=np.int64)
+            )
 
     threads = [threading.Thread(target=draw) for _ in range(4)]
     for thread in threads:

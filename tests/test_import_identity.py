@@ -26,6 +26,7 @@ from analytics.practice.opening import open_practice
 from analytics.practice.therapists import add_therapist
 from analytics.store import migrate
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 from tests import factories
 from tests.test_audit_chain import before_008
 from tests.test_import_pipeline import NOW, WHEN, counts, parsed_file
@@ -140,13 +141,12 @@ def _release_two(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, i
         partner = factories.partner_id(db, couple, "A")
         version = lookup.version_id(db, "checkin")
         with db.transaction() as cur:
-            row = cur.execute(
-                "INSERT INTO import_batches (file_name, checksum, source, imported_by)"
-                " VALUES ('old.csv', 'x', 'qualtrics', ?) RETURNING id",
-                [therapist.id],
-            ).fetchone()
-            assert row is not None
-            batch = int(row[0])
+            batch = next_id(cur, "import_batches")
+            cur.execute(
+                "INSERT INTO import_batches (id, file_name, checksum, source, imported_by)"
+                " VALUES (?, 'old.csv', 'x', 'qualtrics', ?)",
+                [batch, therapist.id],
+            )
             # What the old importer stored: the old key, the id kept beside it.
             stored = responses.write(
                 cur,

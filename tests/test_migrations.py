@@ -21,6 +21,7 @@ from analytics.practice.safety import record_assessment
 from analytics.practice.therapists import add_therapist
 from analytics.store import migrate
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 from tests import factories
 from tests.test_audit_chain import before_008
 
@@ -228,13 +229,12 @@ def _release_one(path: Path) -> Database:
     with db.transaction() as cur:
         cur.execute(initial.sql)
         cur.execute("INSERT INTO schema_migrations (version, name) VALUES (1, 'initial')")
-        row = cur.execute(
-            "INSERT INTO instruments (code, name, version, scale_min, scale_max, definition)"
-            " VALUES ('checkin', 'Relationship check-in', '1.0', 0, 6, ?) RETURNING id",
-            [json.dumps(R1_DEFINITION, sort_keys=True)],
-        ).fetchone()
-        assert row is not None
-        instrument_id = int(row[0])
+        instrument_id = next_id(cur, "instruments")
+        cur.execute(
+            "INSERT INTO instruments (id, code, name, version, scale_min, scale_max, definition)"
+            " VALUES (?, 'checkin', 'Relationship check-in', '1.0', 0, 6, ?)",
+            [instrument_id, json.dumps(R1_DEFINITION, sort_keys=True)],
+        )
         for c in R1_CONSTRUCTS:
             cur.execute(
                 "INSERT INTO constructs (instrument_id, code, family, label, direction,"
@@ -276,17 +276,23 @@ def _release_one(path: Path) -> Database:
             )
         for label, when, values in R1_SHEETS:
             partner = 1 if label == "A" else 2
-            response = cur.execute(
-                "INSERT INTO responses (partner_id, instrument_id, completed_at, natural_key)"
-                " VALUES (?, ?, ?, ?) RETURNING id",
-                [partner, instrument_id, when, f"{partner}:checkin:{when:%Y-%m-%dT%H:%M:%S}"],
-            ).fetchone()
-            assert response is not None
+            response_id = next_id(cur, "responses")
+            cur.execute(
+                "INSERT INTO responses (id, partner_id, instrument_id, completed_at, natural_key)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    response_id,
+                    partner,
+                    instrument_id,
+                    when,
+                    f"{partner}:checkin:{when:%Y-%m-%dT%H:%M:%S}",
+                ],
+            )
             for code, value in values.items():
                 cur.execute(
                     "INSERT INTO answers (response_id, item_id, value) SELECT ?, id, ?"
                     " FROM items WHERE instrument_id = ? AND code = ?",
-                    [response[0], value, instrument_id, code],
+                    [response_id, value, instrument_id, code],
                 )
     return db
 

@@ -37,8 +37,8 @@ from analytics.instruments import lookup
 from analytics.instruments.model import Instrument
 from analytics.practice import audit, kind, responses
 from analytics.practice.opening import open_practice
-from analytics.practice.responses import reserve_ids
 from analytics.store.db import Database
+from analytics.store.ids import next_ids
 
 # fmt: off
 THERAPISTS = (
@@ -270,7 +270,7 @@ class _Writer:
         self.codes = [case_code(p.index, len(plans)) for p in plans]
         self.couple_ids: IntArray = np.zeros(0, dtype=np.int64)
         self.couple_therapist: IntArray = np.zeros(0, dtype=np.int64)
-        self.partner_base = 0
+        self.partner_ids: IntArray = np.zeros(0, dtype=np.int64)
         self.session_week_offset: dict[tuple[int, int], int] = {}
 
     def moments(self, day_offset: IntArray, seconds: IntArray | int = 0) -> Moments:
@@ -280,11 +280,10 @@ class _Writer:
 
     def therapists(self, names: list[str]) -> list[int]:
         """The therapists (the supervisor last), set up a month before the oldest case."""
-        first = reserve_ids(self.cur, "seq_therapists", len(names))
         oldest = max(p.start_offset for p in self.plans) + 30
         frame = pd.DataFrame(
             {
-                "id": np.arange(first, first + len(names), dtype=np.int64),
+                "id": np.asarray(next_ids(self.cur, "therapists", len(names)), dtype=np.int64),
                 "name": names,
                 "role": ["therapist"] * (len(names) - 1) + ["supervisor"],
                 "created_at": self.moments(np.full(len(names), oldest), 9 * 3600),
@@ -312,8 +311,7 @@ class _Writer:
                 "created_at": self.moments(np.full(len(usernames) + 1, oldest), 9 * 3600),
             }
         )
-        first = reserve_ids(self.cur, "seq_accounts", len(frame))
-        frame["id"] = np.arange(first, first + len(frame), dtype=np.int64)
+        frame["id"] = np.asarray(next_ids(self.cur, "accounts", len(frame)), dtype=np.int64)
         _insert(
             self.cur,
             "INSERT INTO accounts (id, username, therapist_id, is_admin, password_hash,"
@@ -326,8 +324,7 @@ class _Writer:
     def couples(self, therapist_ids: list[int], names: list[tuple[str, str]]) -> None:
         """Couples spread round-robin over the therapists, and both partners of each."""
         n = len(self.plans)
-        first = reserve_ids(self.cur, "seq_couples", n)
-        self.couple_ids = np.arange(first, first + n, dtype=np.int64)
+        self.couple_ids = np.asarray(next_ids(self.cur, "couples", n), dtype=np.int64)
         self.couple_therapist = np.array([therapist_ids[i % len(therapist_ids)] for i in range(n)])
         start = np.array([p.start_offset for p in self.plans])
         # Closed a week after the last session (which is the day after the last check-in).
@@ -358,12 +355,13 @@ class _Writer:
             frame,
         )
 
-        self.partner_base = reserve_ids(self.cur, "seq_partners", 2 * n)
+        # Partner ids in couple order, A before B: partner_ids[2 * couple + label].
+        self.partner_ids = np.asarray(next_ids(self.cur, "partners", 2 * n), dtype=np.int64)
         labels = ["A", "B"] * n
         codes = np.repeat(self.codes, 2)
         partners = pd.DataFrame(
             {
-                "id": np.arange(self.partner_base, self.partner_base + 2 * n, dtype=np.int64),
+                "id": self.partner_ids,
                 "couple_id": np.repeat(self.couple_ids, 2),
                 "label": labels,
                 "display_name": [name for pair in names for name in pair],
@@ -382,13 +380,14 @@ class _Writer:
     def sessions(self, seed: int) -> int:
         """One session a week, entered by the couple's therapist that afternoon."""
         plan = plan_sessions(self.plans, seed)
-        first = reserve_ids(self.cur, "seq_sessions", plan.couple.size)
         for couple, number, offset in zip(plan.couple, plan.number, plan.day_offset, strict=True):
             self.session_week_offset[(int(couple), int(number) - 1)] = int(offset)
         dates = self.moments(plan.day_offset)
         frame = pd.DataFrame(
             {
-                "id": np.arange(first, first + plan.couple.size, dtype=np.int64),
+                "id": np.asarray(
+                    next_ids(self.cur, "sessions", int(plan.couple.size)), dtype=np.int64
+                ),
                 "couple_id": self.couple_ids[plan.couple],
                 "session_date": dates,
                 "session_number": plan.number,
@@ -414,7 +413,7 @@ class _Writer:
         completed = self.moments(sim.day_offset, 18 * 3600 + sim.seconds)[order]
         sheets = pd.DataFrame(
             {
-                "partner_id": self.partner_base + 2 * sim.couple[order] + sim.label[order],
+                "partner_id": self.partner_ids[2 * sim.couple[order] + sim.label[order]],
                 "completed_at": completed,
                 "created_at": completed,  # reproducible, unlike the clock
             }
@@ -443,11 +442,11 @@ class _Writer:
         plans = [p for p in self.plans if p.milestone is not None and p.hurt is not None]
         if not plans:
             return 0, 0
-        first_case = reserve_ids(self.cur, "seq_repair_cases", len(plans))
+        case_ids = next_ids(self.cur, "repair_cases", len(plans))
         case_rows: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         for k, plan in enumerate(plans):
-            case_id = first_case + k
+            case_id = case_ids[k]
             therapist = int(self.couple_therapist[plan.index])
             case_rows.append(
                 {
@@ -491,8 +490,7 @@ class _Writer:
             cases,
         )
         frame = pd.DataFrame(rows)
-        first = reserve_ids(self.cur, "seq_repair", len(frame))
-        frame["id"] = np.arange(first, first + len(frame), dtype=np.int64)
+        frame["id"] = np.asarray(next_ids(self.cur, "repair_events", len(frame)), dtype=np.int64)
         offsets = frame["offset"].to_numpy(dtype=np.int64)
         frame["effective_on"] = self.moments(offsets)
         frame["entered_at"] = self.moments(offsets, 60 * frame["minute"].to_numpy(dtype=np.int64))

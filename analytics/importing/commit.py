@@ -24,6 +24,7 @@ from analytics.importing.validate import ALREADY_QUEUED, Validation
 from analytics.practice import audit, responses
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 Progress = Callable[[float], None]
 
@@ -49,10 +50,12 @@ def _insert_batch(
     profile_id: int | None,
     rows_total: int,
 ) -> int:
-    row = cur.execute(
-        "INSERT INTO import_batches (file_name, checksum, source, profile_id, imported_by,"
-        " rows_total) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    batch_id = next_id(cur, "import_batches")
+    cur.execute(
+        "INSERT INTO import_batches (id, file_name, checksum, source, profile_id, imported_by,"
+        " rows_total) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
+            batch_id,
             parsed.file_name or "upload",
             parsed.checksum,
             parsed.source,
@@ -60,9 +63,8 @@ def _insert_batch(
             actor.id,
             rows_total,
         ],
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    )
+    return batch_id
 
 
 def _count(cur: duckdb.DuckDBPyConnection) -> int:

@@ -13,6 +13,7 @@ from analytics.importing.mapping import Mapping
 from analytics.practice import audit
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,12 @@ def save(
         "SELECT id FROM import_profiles WHERE header_signature = ?", [header_signature]
     ).fetchone()
     if row is None:
-        row = cur.execute(
-            "INSERT INTO import_profiles (name, header_signature, source, instrument_code,"
-            " mapping, created_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        profile_id = next_id(cur, "import_profiles")
+        cur.execute(
+            "INSERT INTO import_profiles (id, name, header_signature, source, instrument_code,"
+            " mapping, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
+                profile_id,
                 clean,
                 header_signature,
                 source,
@@ -98,7 +101,7 @@ def save(
                 mapping.to_json(),
                 actor.id,
             ],
-        ).fetchone()
+        )
         action = "create"
     else:
         cur.execute(
@@ -106,9 +109,8 @@ def save(
             " updated_at = current_timestamp WHERE id = ?",
             [clean, source, mapping.instrument_code, mapping.to_json(), row[0]],
         )
+        profile_id = int(row[0])
         action = "update"
-    assert row is not None
-    profile_id = int(row[0])
     audit.record(
         cur, actor_id=actor.id, action=action, entity="import_profile", entity_id=profile_id
     )

@@ -19,6 +19,7 @@ from analytics.instruments.catalog import InstrumentFile
 from analytics.instruments.model import Instrument
 from analytics.instruments.schema import score_range
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 
 @dataclass(frozen=True)
@@ -146,15 +147,14 @@ def _store(cur: duckdb.DuckDBPyConnection, entry: InstrumentFile) -> tuple[int, 
     header = [ins.name, ins.headline, ins.period, ins.source, entry.origin, entry.file_name]
     definition = json.dumps(entry.definition, sort_keys=True, default=str)
     if row is None:
-        new = cur.execute(
-            "INSERT INTO instruments (code, version, name, headline, period, source, origin,"
-            " file_name, checksum, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
-            [ins.code, ins.version, *header, entry.checksum, definition],
-        ).fetchone()
-        assert new is not None
-        _write_children(cur, int(new[0]), ins)
-        return int(new[0]), None
+        new_id = next_id(cur, "instruments")
+        cur.execute(
+            "INSERT INTO instruments (id, code, version, name, headline, period, source, origin,"
+            " file_name, checksum, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [new_id, ins.code, ins.version, *header, entry.checksum, definition],
+        )
+        _write_children(cur, new_id, ins)
+        return new_id, None
     instrument_id, stored = int(row[0]), str(row[1])
     if stored == entry.checksum:
         return instrument_id, None

@@ -20,6 +20,7 @@ from analytics.errors import CaseloadError
 from analytics.practice import audit, passwords
 from analytics.practice.access import ADMIN_ROLE, ROLES, Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -168,28 +169,27 @@ def create_account(
             ).fetchone()
             if taken:
                 raise CaseloadError("A therapist with that name already exists.")
-            row = cur.execute(
-                "INSERT INTO therapists (name, role) VALUES (?, ?) RETURNING id",
-                [display, clinical_role],
-            ).fetchone()
-            assert row is not None
-            tid = int(row[0])
+            tid = next_id(cur, "therapists")
+            cur.execute(
+                "INSERT INTO therapists (id, name, role) VALUES (?, ?, ?)",
+                [tid, display, clinical_role],
+            )
             audit.record(cur, actor_id=None, action="create", entity="therapist", entity_id=tid)
-        row = cur.execute(
-            "INSERT INTO accounts (username, therapist_id, is_admin, password_hash)"
-            " VALUES (?, ?, ?, ?) RETURNING id",
-            [username, tid, is_admin, password_hash],
-        ).fetchone()
-        assert row is not None
+        account_id = next_id(cur, "accounts")
+        cur.execute(
+            "INSERT INTO accounts (id, username, therapist_id, is_admin, password_hash)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [account_id, username, tid, is_admin, password_hash],
+        )
         audit.record(
             cur,
             actor_id=None if by is None else by.id,
             action="create",
             entity="account",
-            entity_id=int(row[0]),
+            entity_id=account_id,
             detail={**_by(by), "admin": is_admin, "therapist": tid},
         )
-        return int(row[0])
+        return account_id
 
     return get_account(db, db.atomic(work))
 
@@ -240,11 +240,15 @@ def _record_failure(
     def work(cur: duckdb.DuckDBPyConnection) -> None:
         locked = False
         if account_id is not None and counted:
-            row = cur.execute(
+            cur.execute(
                 "UPDATE accounts SET failed_attempts = failed_attempts + 1,"
                 " locked_until = CASE WHEN failed_attempts + 1 >= ? THEN ? ELSE locked_until END"
-                " WHERE id = ? RETURNING failed_attempts",
+                " WHERE id = ?",
                 [MAX_FAILURES, now + dt.timedelta(minutes=LOCK_MINUTES), account_id],
+            )
+            # Read back in the same transaction: it sees its own update.
+            row = cur.execute(
+                "SELECT failed_attempts FROM accounts WHERE id = ?", [account_id]
             ).fetchone()
             locked = row is not None and int(row[0]) >= MAX_FAILURES
             if locked:

@@ -19,6 +19,7 @@ from analytics.practice import access, audit
 from analytics.practice.access import Actor
 from analytics.practice.couples import get_couple
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 STATUSES = ("open", "done", "dropped")
 SOURCES = ("data", "therapist")
@@ -113,13 +114,12 @@ def save_agenda(
         ).fetchone()
         assert row is not None
         version = int(row[0])
-        new = cur.execute(
-            "INSERT INTO agendas (couple_id, session_date, version, saved_by) VALUES (?, ?, ?, ?)"
-            " RETURNING id",
-            [couple_id, session_date, version, actor.id],
-        ).fetchone()
-        assert new is not None
-        agenda_id = int(new[0])
+        agenda_id = next_id(cur, "agendas")
+        cur.execute(
+            "INSERT INTO agendas (id, couple_id, session_date, version, saved_by)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [agenda_id, couple_id, session_date, version, actor.id],
+        )
         for position, item in enumerate(cleaned, start=1):
             cur.execute(
                 "INSERT INTO agenda_items (agenda_id, position, kind, text, why, numbers,"

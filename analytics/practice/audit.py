@@ -16,17 +16,21 @@ import pandas as pd
 
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 # The one statement that appends: it reads the last entry's hash and computes the new hash in
 # the same statement, inside the caller's transaction. A concurrent writer that read the same
-# last entry fails at COMMIT on the UNIQUE prev_hash, so the chain never forks.
+# last entry fails at COMMIT on the UNIQUE prev_hash, so the chain never forks. The id is drawn
+# just before, inside the same transaction (after its snapshot): every entry it can see was
+# committed before that snapshot, so its id was drawn earlier and is smaller, and ORDER BY id
+# still finds the chain's end.
 _APPEND = """
 INSERT INTO audit_log (id, logged_at, therapist_id, action, entity, entity_id, couple_id, detail,
                        prev_hash, hash)
 SELECT e.*, audit_entry_hash(e.id, e.logged_at, e.therapist_id, e.action, e.entity, e.entity_id,
                              e.couple_id, e.detail, e.prev_hash)
 FROM (
-    SELECT nextval('seq_audit') AS id,
+    SELECT ?::BIGINT AS id,
            coalesce(?::TIMESTAMP, current_timestamp::TIMESTAMP) AS logged_at,
            ?::INTEGER AS therapist_id, ?::VARCHAR AS action, ?::VARCHAR AS entity,
            ?::BIGINT AS entity_id, ?::INTEGER AS couple_id, ?::JSON AS detail,
@@ -55,6 +59,7 @@ def record(
     cur.execute(
         _APPEND,
         [
+            next_id(cur, "audit_log"),
             logged_at,
             actor_id,
             action,

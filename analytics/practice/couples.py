@@ -13,6 +13,7 @@ from analytics.errors import CaseloadError
 from analytics.practice import access, audit
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 STATUSES = ("active", "paused", "closed")
 CASE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
@@ -158,13 +159,12 @@ def add_couple(
     with db.transaction() as cur:
         _check_therapist(cur, actor, assigned)
         _check_unique(cur, code, partners, None)
-        row = cur.execute(
-            "INSERT INTO couples (case_code, therapist_id, start_date, repair_focus, hurt_partner)"
-            " VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [code, assigned, start_date, repair_focus, hurt_partner],
-        ).fetchone()
-        assert row is not None
-        couple_id = int(row[0])
+        couple_id = next_id(cur, "couples")
+        cur.execute(
+            "INSERT INTO couples (id, case_code, therapist_id, start_date, repair_focus,"
+            " hurt_partner) VALUES (?, ?, ?, ?, ?, ?)",
+            [couple_id, code, assigned, start_date, repair_focus, hurt_partner],
+        )
         for label, p in zip("AB", partners, strict=True):
             cur.execute(
                 "INSERT INTO partners (couple_id, label, display_name, email, client_code)"

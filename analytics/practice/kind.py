@@ -41,7 +41,10 @@ def record_count(cur: duckdb.DuckDBPyConnection) -> int:
 
 def mark_demo(cur: duckdb.DuckDBPyConnection, at: dt.datetime) -> None:
     """Mark the database as the demo practice, inside the demo builder's transaction."""
+    # No upsert clause: attached PostgreSQL tables take no DuckDB upsert. A mark made meanwhile
+    # by another transaction fails this one at COMMIT on the key, nothing is stored twice.
     cur.execute(
-        "INSERT INTO practice_kind (kind, marked_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [DEMO, at],
+        "INSERT INTO practice_kind (kind, marked_at) SELECT ?, ?"
+        " WHERE NOT EXISTS (SELECT 1 FROM practice_kind WHERE kind = ?)",
+        [DEMO, at, DEMO],
     )

@@ -22,6 +22,7 @@ from analytics.practice import access, audit
 from analytics.practice.access import Actor
 from analytics.practice.couples import get_couple
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 # The four milestones, in order (the SQL macro repair_milestone_label says the same).
 MILESTONES = ("Acknowledgment", "Apology and repair", "Rebuilding time", "Consistent reliability")
@@ -182,12 +183,12 @@ def open_case(
                 f"A new repair case cannot start before the previous one closed"
                 f" ({_day(earlier[1])})."
             )
-        new = cur.execute(
-            "INSERT INTO repair_cases (couple_id, hurt_partner, description, started_on,"
-            " created_by) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [couple_id, hurt_partner, text, started_on, actor.id],
-        ).fetchone()
-        assert new is not None
+        case_id = next_id(cur, "repair_cases")
+        cur.execute(
+            "INSERT INTO repair_cases (id, couple_id, hurt_partner, description, started_on,"
+            " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+            [case_id, couple_id, hurt_partner, text, started_on, actor.id],
+        )
         # The couple's own marker follows its open case, in the same transaction (and the
         # UPDATE makes two simultaneous openings conflict instead of both succeeding).
         cur.execute(
@@ -200,11 +201,11 @@ def open_case(
             actor_id=actor.id,
             action="create",
             entity="repair_case",
-            entity_id=int(new[0]),
+            entity_id=case_id,
             couple_id=couple_id,
             detail={"fields": ["hurt_partner", "description", "started_on"]},
         )
-    return int(new[0])
+    return case_id
 
 
 def _last_change(cur: duckdb.DuckDBPyConnection, case_id: int) -> dt.date | None:
@@ -354,11 +355,13 @@ def record_change(
             )
         if status == "revisited" and not reached_before:
             raise MilestoneFieldError(f"Only a milestone reached before can be revisited: {name}.")
-        new = cur.execute(
-            "INSERT INTO repair_events (case_id, milestone, status, effective_on, entered_by,"
-            " evidence, amends, pace, pace_reviewed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
+        event_id = next_id(cur, "repair_events")
+        cur.execute(
+            "INSERT INTO repair_events (id, case_id, milestone, status, effective_on,"
+            " entered_by, evidence, amends, pace, pace_reviewed_on)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
+                event_id,
                 case_id,
                 milestone,
                 status,
@@ -369,8 +372,7 @@ def record_change(
                 pace or None,
                 effective_on if pace else None,
             ],
-        ).fetchone()
-        assert new is not None
+        )
         fields = ["status", "effective_on"]
         fields += [f for f, v in (("evidence", evidence), ("amends", amends), ("pace", pace)) if v]
         # Ids, the milestone, statuses and field names only: never the free text.
@@ -379,7 +381,7 @@ def record_change(
             actor_id=actor.id,
             action="update",
             entity="repair_milestone",
-            entity_id=int(new[0]),
+            entity_id=event_id,
             couple_id=case.couple_id,
             detail={
                 "case_id": case_id,
@@ -389,7 +391,7 @@ def record_change(
                 "fields": fields,
             },
         )
-    return int(new[0])
+    return event_id
 
 
 def history(db: Database, actor: Actor, case_id: int) -> pd.DataFrame:

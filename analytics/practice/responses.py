@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.errors import CaseloadError
+from analytics.store.ids import next_ids
 
 # Columns of the `sheets` frame given to `write`.
 PARTNER, COMPLETED, SOURCE_ID, CREATED = (
@@ -64,33 +64,6 @@ def natural_keys(
     if not bool(ids.notna().any()):
         return keys
     return keys.where(ids.isna(), keys + f"#{source or ''}:" + ids.fillna(""))
-
-
-def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> int:
-    """The first of `count` consecutive ids drawn from a sequence (rows are then written in bulk
-    with ids known up front; the sequence stays ahead of them)."""
-    if count == 0:
-        return 0
-    row = cur.execute(
-        "SELECT min(v), max(v) FROM (SELECT nextval(?) AS v FROM range(?))", [sequence, count]
-    ).fetchone()
-    assert row is not None
-    first, last = int(row[0]), int(row[1])
-    if last - first + 1 != count:
-        raise CaseloadError("The database handed out ids with gaps; nothing was stored.")
-    return first
-
-
-def draw_ids(cur: duckdb.DuckDBPyConnection, sequence: str, count: int) -> np.ndarray:
-    """`count` fresh ids from a sequence, ascending. Not necessarily consecutive: transactions
-    drawing from one sequence at the same moment interleave (two imports at once)."""
-    if count == 0:
-        return np.empty(0, dtype=np.int64)
-    drawn = cur.execute(
-        "SELECT list(nextval(?) ORDER BY r) FROM range(?) t(r)", [sequence, count]
-    ).fetchone()
-    assert drawn is not None
-    return np.sort(np.asarray(drawn[0], dtype=np.int64))
 
 
 def _stored_keys(cur: duckdb.DuckDBPyConnection, keys: pd.Series) -> pd.Series:
@@ -151,7 +124,8 @@ def write(
     stored = sheets[fresh].assign(natural_key=keys[fresh])
     if stored.empty:
         return stored.assign(response_id=pd.Series(dtype="int64"))
-    new_ids = draw_ids(cur, "seq_responses", len(stored))
+    # Ascending, not necessarily consecutive: imports drawing at the same moment interleave.
+    new_ids = np.asarray(next_ids(cur, "responses", len(stored)), dtype=np.int64)
     stored = stored.assign(response_id=new_ids)
 
     rows = pd.DataFrame(

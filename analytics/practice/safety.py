@@ -12,6 +12,7 @@ from analytics.errors import CaseloadError
 from analytics.practice import access, audit
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 NOTE_LIMIT = 1000
 
@@ -57,21 +58,21 @@ def record_assessment(
                 "This couple has no safety answer waiting for an assessment, and no safety"
                 " question left unanswered."
             )
-        new = cur.execute(
-            "INSERT INTO safety_reviews (couple_id, assessed_on, assessed_by, note,"
-            " covers_response_id) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [couple_id, assessed_on, actor.id, note, int(row[0])],
-        ).fetchone()
-        assert new is not None
+        review_id = next_id(cur, "safety_reviews")
+        cur.execute(
+            "INSERT INTO safety_reviews (id, couple_id, assessed_on, assessed_by, note,"
+            " covers_response_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [review_id, couple_id, assessed_on, actor.id, note, int(row[0])],
+        )
         audit.record(
             cur,
             actor_id=actor.id,
             action="safety_assessed",
             entity="safety_review",
-            entity_id=int(new[0]),
+            entity_id=review_id,
             couple_id=couple_id,
         )
-    return int(new[0])
+    return review_id
 
 
 def assessments(db: Database, actor: Actor, couple_id: int) -> pd.DataFrame:

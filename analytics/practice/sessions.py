@@ -13,6 +13,7 @@ from analytics.practice import access, audit
 from analytics.practice.access import Actor
 from analytics.practice.couples import get_couple
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 ATTENDANCE = {
     "both": "Both partners",
@@ -87,21 +88,21 @@ def add_session(
             [couple_id],
         ).fetchone()
         assert row is not None
-        new = cur.execute(
-            "INSERT INTO sessions (couple_id, session_date, session_number, attendance, notes,"
-            " created_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            [couple_id, session_date, row[0], attendance, notes or None, actor.id],
-        ).fetchone()
-        assert new is not None
+        session_id = next_id(cur, "sessions")
+        cur.execute(
+            "INSERT INTO sessions (id, couple_id, session_date, session_number, attendance,"
+            " notes, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [session_id, couple_id, session_date, row[0], attendance, notes or None, actor.id],
+        )
         audit.record(
             cur,
             actor_id=actor.id,
             action="create",
             entity="session",
-            entity_id=new[0],
+            entity_id=session_id,
             couple_id=couple_id,
         )
-    return int(new[0])
+    return session_id
 
 
 def _session(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from analytics.errors import CaseloadError
@@ -216,13 +217,20 @@ def update_time_zone(db: Database, actor: Actor, zone: str) -> None:
     if _known_zone(zone) != zone:
         raise CaseloadError("Choose a time zone from the list (for example Europe/Berlin).")
     old = time_zone(db)
-    with db.transaction() as cur:
-        # now(), not current_timestamp: DuckDB binds the latter as a column name in DO UPDATE.
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        # Update, else insert (no upsert clause: attached PostgreSQL tables take no DuckDB
+        # upsert). Two first choices at once: one fails at COMMIT on the key and is retried,
+        # then updating the row the other stored.
         cur.execute(
-            "INSERT INTO practice_text_settings (key, value, updated_by) VALUES (?, ?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-            " updated_by = excluded.updated_by, updated_at = CAST(now() AS TIMESTAMP)",
-            [TIME_ZONE, zone, actor.id],
+            "UPDATE practice_text_settings SET value = ?, updated_by = ?,"
+            " updated_at = CAST(now() AS TIMESTAMP) WHERE key = ?",
+            [zone, actor.id, TIME_ZONE],
+        )
+        cur.execute(
+            "INSERT INTO practice_text_settings (key, value, updated_by) SELECT ?, ?, ?"
+            " WHERE NOT EXISTS (SELECT 1 FROM practice_text_settings WHERE key = ?)",
+            [TIME_ZONE, zone, actor.id, TIME_ZONE],
         )
         audit.record(
             cur,
@@ -231,3 +239,5 @@ def update_time_zone(db: Database, actor: Actor, zone: str) -> None:
             entity="setting",
             detail={"key": TIME_ZONE, "from": old, "to": zone},
         )
+
+    db.atomic(work)

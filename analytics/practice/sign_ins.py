@@ -21,6 +21,7 @@ from analytics.errors import CaseloadError
 from analytics.practice import audit
 from analytics.practice.accounts import Account, get_account
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 MAX_AGE = dt.timedelta(hours=12)  # a token is never accepted after this, active or not
 TOUCH_EVERY = dt.timedelta(seconds=30)  # last_seen is written at most this often
@@ -93,12 +94,12 @@ def start(db: Database, account: Account, *, now: dt.datetime) -> Session:
     expires = int(((now + MAX_AGE) - _EPOCH).total_seconds())
 
     def work(cur: duckdb.DuckDBPyConnection) -> int:
-        row = cur.execute(
-            "INSERT INTO sign_ins (account_id, token_hash, started_at, last_seen)"
-            " VALUES (?, ?, ?, ?) RETURNING id",
-            [account.id, _token_hash(token), now, now],
-        ).fetchone()
-        assert row is not None
+        session_id = next_id(cur, "sign_ins")
+        cur.execute(
+            "INSERT INTO sign_ins (id, account_id, token_hash, started_at, last_seen)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [session_id, account.id, _token_hash(token), now, now],
+        )
         audit.record(
             cur,
             actor_id=account.therapist_id,
@@ -106,7 +107,7 @@ def start(db: Database, account: Account, *, now: dt.datetime) -> Session:
             entity="account",
             entity_id=account.id,
         )
-        return int(row[0])
+        return session_id
 
     session_id = db.atomic(work)
     payload = f"{session_id}.{token}.{expires}"
@@ -172,13 +173,17 @@ def end(db: Database, session_id: int, *, now: dt.datetime, reason: str = "signe
     has already ended changes nothing."""
 
     def work(cur: duckdb.DuckDBPyConnection) -> None:
+        # Read first, then update, in one transaction: a session ended meanwhile by another
+        # transaction makes this UPDATE conflict (and the retry finds it ended).
         row = cur.execute(
-            "UPDATE sign_ins SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL"
-            " RETURNING account_id",
-            [now, reason, session_id],
+            "SELECT account_id FROM sign_ins WHERE id = ? AND ended_at IS NULL", [session_id]
         ).fetchone()
         if row is None:
             return
+        cur.execute(
+            "UPDATE sign_ins SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+            [now, reason, session_id],
+        )
         therapist = cur.execute(
             "SELECT therapist_id FROM accounts WHERE id = ?", [row[0]]
         ).fetchone()

@@ -8,6 +8,7 @@ from analytics.errors import CaseloadError
 from analytics.practice import audit
 from analytics.practice.access import ROLES, Actor
 from analytics.store.db import Database
+from analytics.store.ids import next_id
 
 __all__ = ["Actor", "add_therapist", "get_actor", "list_therapists"]
 
@@ -23,12 +24,14 @@ def add_therapist(db: Database, name: str, *, role: str = "therapist") -> Actor:
         exists = cur.execute("SELECT 1 FROM therapists WHERE lower(name) = lower(?)", [name])
         if exists.fetchone():
             raise CaseloadError("A therapist with that name already exists.")
-        row = cur.execute(
-            "INSERT INTO therapists (name, role) VALUES (?, ?) RETURNING id", [name, role]
-        ).fetchone()
-        assert row is not None
-        audit.record(cur, actor_id=None, action="create", entity="therapist", entity_id=row[0])
-    return Actor(int(row[0]), name, role)
+        therapist_id = next_id(cur, "therapists")
+        cur.execute(
+            "INSERT INTO therapists (id, name, role) VALUES (?, ?, ?)", [therapist_id, name, role]
+        )
+        audit.record(
+            cur, actor_id=None, action="create", entity="therapist", entity_id=therapist_id
+        )
+    return Actor(therapist_id, name, role)
 
 
 def list_therapists(db: Database) -> pd.DataFrame:
