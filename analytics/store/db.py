@@ -43,10 +43,16 @@ _PG_UNIQUE = re.compile(r'violates unique constraint "([a-z_]+)"')
 
 
 def is_conflict(exc: BaseException) -> bool:
-    """True when `exc` is what a concurrent writer causes (retrying may succeed)."""
-    if isinstance(exc, _CONFLICTS):
-        return True
-    return isinstance(exc, duckdb.Error) and any(text in str(exc) for text in _PG_CONFLICTS)
+    """True when `exc` is what a concurrent writer causes (retrying may succeed), or arose while
+    cleaning up after one: PostgreSQL refuses every later statement of an aborted transaction."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _CONFLICTS):
+            return True
+        if isinstance(seen, duckdb.Error) and any(text in str(seen) for text in _PG_CONFLICTS):
+            return True
+        seen = seen.__context__
+    return False
 
 
 # Column names that appear in DuckDB constraint messages, in words a therapist understands.
