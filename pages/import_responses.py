@@ -137,7 +137,10 @@ def review_and_commit(parsed: ParsedFile) -> None:
         return
     show_preview(preview)
     label = f"Import {preview.accepted + preview.unmatched} responses"
-    if st.button(label, type="primary", disabled=not preview.importable, icon="📥"):
+    # Keyed by the file, not by its label: when another session stores these responses first,
+    # the label's count changes on the click's rerun, and an unkeyed button would drop the click.
+    commit_key = f"import_commit_{parsed.checksum[:16]}"
+    if st.button(label, key=commit_key, type="primary", disabled=not preview.importable, icon="📥"):
         bar = st.progress(0.0, text="Storing the responses…")
 
         def progress(done: float) -> None:

@@ -34,6 +34,8 @@ from analytics.views.agenda import (
 from tests import factories
 from tests.cli_users import password_env, user
 
+pytestmark = pytest.mark.both_backends
+
 TODAY = dt.date(2026, 3, 2)
 D = dt.datetime
 

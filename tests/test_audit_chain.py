@@ -24,6 +24,8 @@ from analytics.store.db import Database
 from tests import factories
 from tests.cli_users import password_env, user
 
+pytestmark = pytest.mark.both_backends
+
 TODAY = dt.date(2026, 3, 2)
 NOW = dt.datetime(2026, 3, 2, 9, 0)
 GENESIS = "0" * 64

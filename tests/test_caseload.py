@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from analytics.practice.access import Actor
 from analytics.practice.couples import set_status
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from analytics.views.caseload import caseload_rows, caseload_table
 from tests import factories
+
+pytestmark = pytest.mark.both_backends
 
 MON = dt.datetime(2026, 3, 2, 19, 0)
 AS_OF = dt.date(2026, 3, 24)

@@ -21,6 +21,8 @@ from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from tests import factories
 
+pytestmark = pytest.mark.both_backends
+
 MON = dt.datetime(2026, 3, 2, 19, 0)
 WEEK = dt.timedelta(weeks=1)
 START = dt.date(2026, 3, 1)

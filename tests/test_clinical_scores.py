@@ -18,6 +18,8 @@ from analytics.practice.opening import sync_instruments
 from analytics.store.db import Database
 from tests import factories
 
+pytestmark = pytest.mark.both_backends
+
 MON = dt.datetime(2026, 3, 2, 19, 0)  # a Monday
 WEEK = dt.timedelta(weeks=1)
 

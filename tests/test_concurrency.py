@@ -24,6 +24,8 @@ from analytics.practice.access import Actor
 from analytics.store.db import Database
 from tests import factories
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).parents[1]
 NOW = dt.datetime(2026, 11, 20, 12, 0)
 T = TypeVar("T")

@@ -31,6 +31,8 @@ from tests import factories
 from tests.test_audit_chain import before_008
 from tests.test_import_pipeline import NOW, WHEN, counts, parsed_file
 
+pytestmark = pytest.mark.both_backends
+
 A, B, STRANGER = "d001.a@example.org", "d001.b@example.org", "stranger@example.org"
 SOON = WHEN + dt.timedelta(milliseconds=400)  # the same second as WHEN
 

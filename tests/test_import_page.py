@@ -29,7 +29,7 @@ EXTRA = CHECKIN.item("TXT2").text or ""
 SECRET = "Zebra-Quartz confidential 4471"  # a client's free text: stored, never shown
 
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 
 
 def export(

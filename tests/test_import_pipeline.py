@@ -39,6 +39,8 @@ from analytics.practice.couples import PartnerInput, add_couple
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 
+pytestmark = pytest.mark.both_backends
+
 INS = catalog.builtin("checkin")
 CODES = [item.code for item in INS.answer_items]  # 30 scored + 4 safety, answered with numbers
 TEXT_CODES = [item.code for item in INS.text_items]  # TXT1, TXT2

@@ -20,7 +20,7 @@ from analytics.views import audit_log
 from tests import factories, signin
 from tests.test_pages import TODAY, open_app, rerun
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 PAGES = {
     "couple": ("pages/couple.py", "couple_id"),
     "repair": ("pages/repair.py", "repair_couple_id"),

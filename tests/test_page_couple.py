@@ -33,7 +33,7 @@ from tests.test_pages import (
     rerun,
 )
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 RECORDS = "Sessions, case details and reports"
 SAFETY_ITEMS = [
     "Physical harm or threats",

@@ -19,7 +19,7 @@ from analytics.store.db import Database
 from tests import factories, signin
 from tests.test_pages import ROOT, TODAY, assert_no_none, frame, markdown_texts, open_app, rerun
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 PAGE = "pages/repair.py"
 DAY = TODAY.date()
 

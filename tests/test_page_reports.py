@@ -21,7 +21,7 @@ from tests.test_page_exports import _click, _downloads, _keep_deferred  # noqa: 
 from tests.test_pages import TODAY, choose, open_app, open_couple, rerun
 from tests.test_report import fake_png, pdf_text
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 RECORDS = "Sessions, case details and reports"
 
 

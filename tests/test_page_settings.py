@@ -16,7 +16,7 @@ from analytics.store.db import Database
 from tests import factories
 from tests.test_pages import TODAY, assert_no_none, frame, metrics, open_app, rerun
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 PAGE = "pages/settings.py"
 
 

@@ -51,7 +51,7 @@ MARKDOWN_TYPES = {
     "latex",
 }
 
-pytestmark = pytest.mark.usefixtures("app_env")
+pytestmark = [pytest.mark.usefixtures("app_env"), pytest.mark.both_backends]
 
 
 # --- helpers shared by the page tests ------------------------------------------------------

@@ -14,6 +14,8 @@ from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from tests import factories
 
+pytestmark = pytest.mark.both_backends
+
 START = dt.date(2026, 1, 5)
 TODAY = dt.date(2026, 3, 2)
 

@@ -31,6 +31,8 @@ from tests import factories
 from tests.slow_reference import reference_caseload
 from tests.test_audit_chain import before_008
 
+pytestmark = pytest.mark.both_backends
+
 TODAY = dt.date(2026, 6, 1)
 START = dt.date(2026, 1, 5)
 SECRET = "Secret words: the affair with a colleague."

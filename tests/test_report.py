@@ -34,6 +34,8 @@ from analytics.views.report import client_report, render_report, text_answers
 from tests import factories
 from tests.cli_users import password_env, user
 
+pytestmark = pytest.mark.both_backends
+
 TODAY = dt.date(2026, 3, 2)
 START = dt.date(2026, 1, 5)
 D = dt.datetime

@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from analytics.instruments import lookup
 from analytics.practice.access import Actor
 from analytics.practice.responses import write
 from analytics.store.db import Database
 from tests import factories
+
+pytestmark = pytest.mark.both_backends
 
 WHEN = dt.datetime(2026, 3, 2, 19, 0, 5)
 

@@ -22,6 +22,8 @@ from analytics.store.paths import (
 )
 from tests import factories
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_fresh_database_gets_every_migration(db_path: Path) -> None:
     db = open_practice(db_path)
