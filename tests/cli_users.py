@@ -15,10 +15,13 @@ from analytics.practice.opening import open_practice
 PASSWORD = "cli test password 0451"
 
 
-def user(db_path: Path, name: str, *, role: str = "therapist", admin: bool = False) -> list[str]:
+def user(
+    db_path: Path | None, name: str, *, role: str = "therapist", admin: bool = False
+) -> list[str]:
     """`--user USERNAME` for an account signing in as the therapist `name` (the therapist made
-    with `role` when missing; an existing account of theirs gets PASSWORD)."""
-    db = open_practice(db_path)
+    with `role` when missing; an existing account of theirs gets PASSWORD). `db_path` None: the
+    practice $CASELOAD_POSTGRES names."""
+    db = open_practice(db_path)  # None: the practice $CASELOAD_POSTGRES names
     try:
         found = db.query_value("SELECT id FROM therapists WHERE lower(name) = lower(?)", [name])
         if found is None:

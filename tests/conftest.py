@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,13 +65,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "both_backends: run the test's practice on a DuckDB file and on PostgreSQL (the `db`,"
         " `practice_dsn` and `app_env` fixtures follow the `backend` parameter)",
     )
+    config.addinivalue_line(
+        "markers", "duckdb_only: what only a DuckDB file does (its lock, its encryption)"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests marked `both_backends` run once per backend; every other test on a DuckDB file."""
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
-    ):
+    marked = metafunc.definition.get_closest_marker
+    if "backend" in metafunc.fixturenames and marked("both_backends") and not marked("duckdb_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
@@ -130,6 +132,37 @@ def practice_dsn(backend: str, request: pytest.FixtureRequest) -> str | None:
     if backend == "postgres":
         return str(request.getfixturevalue("pg_dsn"))
     return None
+
+
+@pytest.fixture
+def practice_path(
+    db_path: Path, practice_dsn: str | None, monkeypatch: pytest.MonkeyPatch
+) -> Path | None:
+    """The test practice's file for commands (`--db`); None on PostgreSQL, which
+    $CASELOAD_POSTGRES then names (for commands, and for `open_practice()` with no path)."""
+    if practice_dsn is None:
+        return db_path
+    monkeypatch.setenv(POSTGRES_ENV_VAR, practice_dsn)
+    return None
+
+
+@pytest.fixture
+def cli_db(practice_path: Path | None) -> list[str]:
+    """The command-line options that name the test's practice."""
+    return [] if practice_path is None else ["--db", str(practice_path)]
+
+
+@pytest.fixture
+def reopen(practice_path: Path | None) -> Callable[[], Database]:
+    """Another handle on the test's practice, as another program (or server) holds one."""
+    from tests import factories
+
+    def handle() -> Database:
+        if practice_path is None:
+            return open_practice()
+        return factories.database(practice_path)
+
+    return handle
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ browser tab's does after the sign-in page."""
 
 from __future__ import annotations
 
-import os
-
 import ui
 from analytics.practice import accounts, sign_ins
 from analytics.practice.access import Actor
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
-from analytics.store.paths import ENV_VAR
 
 PASSWORD = "page test password 0451"
 
@@ -35,7 +32,7 @@ def account_for(db: Database, actor: Actor) -> accounts.Account:
 
 def session_for(actor: Actor) -> int:
     """A live sign-in for `actor` in the app's database; its id goes in session state."""
-    db = open_practice(os.environ[ENV_VAR])
+    db = open_practice()  # the database app_env names: a file, or PostgreSQL
     try:
         return sign_ins.start(db, account_for(db, actor), now=ui.clock()).id
     finally:

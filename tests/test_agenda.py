@@ -413,7 +413,8 @@ def test_pdf_stays_on_one_page(tmp_path: Path) -> None:
 
 def test_cli_prints_the_draft(
     db: Database,
-    db_path: Path,
+    practice_path: Path | None,
+    cli_db: list[str],
     therapist: Actor,
     cid: int,
     capsys: pytest.CaptureFixture[str],
@@ -423,7 +424,7 @@ def test_cli_prints_the_draft(
     factories.checkin(db, cid, "A", D(2026, 2, 20, 9), 1, safety=1)
     db.close()
     password_env(monkeypatch)
-    own = ["--db", str(db_path), *user(db_path, therapist.name)]
+    own = [*cli_db, *user(practice_path, therapist.name)]
     now = dt.datetime(2026, 3, 2, 12)
     code = main(["agenda", "c-1", "--json", *own], today=TODAY, now=now)
     out = json.loads(capsys.readouterr().out)

@@ -57,8 +57,10 @@ def _write(db: Database, n: int, actor: Actor | None = None) -> None:
             )
 
 
-def _verify(capsys: pytest.CaptureFixture[str], path: Path, *flags: str) -> tuple[int, str, str]:
-    code = main(["audit", "verify", "--db", str(path), *flags], today=TODAY, now=NOW)
+def _verify(
+    capsys: pytest.CaptureFixture[str], cli_db: list[str], *flags: str
+) -> tuple[int, str, str]:
+    code = main(["audit", "verify", *cli_db, *flags], today=TODAY, now=NOW)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -102,60 +104,73 @@ def test_the_hash_covers_the_content(db: Database) -> None:
 
 
 def test_verify_passes_on_a_clean_trail(
-    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path, therapist: Actor
+    capsys: pytest.CaptureFixture[str],
+    db: Database,
+    cli_db: list[str],
+    reopen: Callable[[], Database],
+    therapist: Actor,
 ) -> None:
     _write(db, 4, therapist)
     n = len(_chain(db))
     db.close()
-    assert _verify(capsys, db_path) == (0, f"{n} entries, chain intact\n", "")
-    code, out, _ = _verify(capsys, db_path, "--json")
+    assert _verify(capsys, cli_db) == (0, f"{n} entries, chain intact\n", "")
+    code, out, _ = _verify(capsys, cli_db, "--json")
     assert code == 0
     assert json.loads(out) == {"entries": n, "intact": True, "broken_entry": None, "reason": None}
 
 
-def _tamper(db_path: Path, sql: str, params: list[Any]) -> None:
-    # Another program with the key, editing the file outside the app.
-    other = factories.database(db_path)
+def _tamper(reopen: Callable[[], Database], sql: str, params: list[Any]) -> None:
+    # Another program with the key (or the PostgreSQL password), editing outside the app.
+    other = reopen()
     with other.cursor() as cur:
         cur.execute(sql, params)
     other.close()
 
 
 def test_verify_names_an_edited_entry(
-    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path
+    capsys: pytest.CaptureFixture[str],
+    db: Database,
+    cli_db: list[str],
+    reopen: Callable[[], Database],
 ) -> None:
     _write(db, 5)
     target = _chain(db)[2][0]
     db.close()
-    _tamper(db_path, "UPDATE audit_log SET action = 'nothing to see' WHERE id = ?", [target])
-    code, _, err = _verify(capsys, db_path)
+    _tamper(reopen, "UPDATE audit_log SET action = 'nothing to see' WHERE id = ?", [target])
+    code, _, err = _verify(capsys, cli_db)
     assert code == 1
     assert f"broken at entry {target}:" in err and "edited" in err
-    code, out, _ = _verify(capsys, db_path, "--json")
+    code, out, _ = _verify(capsys, cli_db, "--json")
     report = json.loads(out)
     assert (code, report["intact"], report["broken_entry"]) == (1, False, target)
 
 
 def test_verify_names_the_entry_after_a_deleted_one(
-    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path
+    capsys: pytest.CaptureFixture[str],
+    db: Database,
+    cli_db: list[str],
+    reopen: Callable[[], Database],
 ) -> None:
     _write(db, 5)
     ids = [r[0] for r in _chain(db)]
     db.close()
-    _tamper(db_path, "DELETE FROM audit_log WHERE id = ?", [ids[2]])
-    code, _, err = _verify(capsys, db_path)
+    _tamper(reopen, "DELETE FROM audit_log WHERE id = ?", [ids[2]])
+    code, _, err = _verify(capsys, cli_db)
     assert code == 1
     assert f"broken at entry {ids[3]}:" in err and "deleted" in err
 
 
 def test_verify_finds_the_first_entry_deleted(
-    capsys: pytest.CaptureFixture[str], db: Database, db_path: Path
+    capsys: pytest.CaptureFixture[str],
+    db: Database,
+    cli_db: list[str],
+    reopen: Callable[[], Database],
 ) -> None:
     _write(db, 3)
     ids = [r[0] for r in _chain(db)]
     db.close()
-    _tamper(db_path, "DELETE FROM audit_log WHERE id = ?", [ids[0]])
-    code, _, err = _verify(capsys, db_path)
+    _tamper(reopen, "DELETE FROM audit_log WHERE id = ?", [ids[0]])
+    code, _, err = _verify(capsys, cli_db)
     assert code == 1 and f"entry {ids[1]}:" in err and "start of the log" in err
 
 
@@ -223,19 +238,21 @@ def test_the_app_only_inserts(db: Database) -> None:
 def test_couples_show_records_a_view_without_health_data(
     capsys: pytest.CaptureFixture[str],
     db: Database,
-    db_path: Path,
+    practice_path: Path | None,
+    cli_db: list[str],
+    reopen: Callable[[], Database],
     therapist: Actor,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cid = factories.couple(db, therapist, "S-001")
     db.close()
     password_env(monkeypatch)
-    own = user(db_path, therapist.name)
+    own = user(practice_path, therapist.name)
     for _ in range(2):
-        code = main(["couples", "show", "S-001", "--db", str(db_path), *own], today=TODAY, now=NOW)
+        code = main(["couples", "show", "S-001", *cli_db, *own], today=TODAY, now=NOW)
         assert code == 0
     capsys.readouterr()
-    again = factories.database(db_path)
+    again = reopen()
     rows = again.query_rows(
         "SELECT therapist_id, entity, entity_id, couple_id, detail FROM audit_log"
         " WHERE action = 'view' ORDER BY id"

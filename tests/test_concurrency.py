@@ -81,10 +81,10 @@ def _insert_then_wait(
 
 
 @pytest.fixture
-def second(keyed: Database) -> Iterator[Database]:
-    """Another handle on the same file, as a second server would hold: writers through one
+def second(keyed: Database, reopen: Callable[[], Database]) -> Iterator[Database]:
+    """Another handle on the same practice, as a second server would hold: writers through one
     handle take turns (see the test below), so a race needs two."""
-    other = factories.database(keyed.path)
+    other = reopen()
     yield other
     other.close()
 

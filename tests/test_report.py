@@ -328,7 +328,8 @@ def test_chart_png_without_chromium_says_how_to_install(monkeypatch: pytest.Monk
 
 def test_cli_writes_the_report(
     db: Database,
-    db_path: Path,
+    practice_path: Path | None,
+    cli_db: list[str],
     therapist: Actor,
     cid: int,
     tmp_path: Path,
@@ -338,14 +339,12 @@ def test_cli_writes_the_report(
     db.close()
     monkeypatch.setattr(report_cmd, "chart_png", to_png)
     password_env(monkeypatch)
-    own = user(db_path, therapist.name)
+    own = user(practice_path, therapist.name)
     out = tmp_path / "r.pdf"
     now = dt.datetime(2026, 3, 2, 12)
-    args = ["report", "r-7", "--out", str(out), "--db", str(db_path), "--deidentify", *own]
+    args = ["report", "r-7", "--out", str(out), *cli_db, "--deidentify", *own]
     assert main([*args, "--partner", "B", "--scale", "global"], today=TODAY, now=now) == 0
     assert "Wrote the report for r-7" in capsys.readouterr().out
     text = pdf_text(out.read_bytes(), tmp_path)
     assert "Progress report: R-7, partner B" in text and "Dmitri" not in text
-    assert main(
-        ["report", "NOPE", "--out", str(out), "--db", str(db_path), *own], today=TODAY, now=now
-    )
+    assert main(["report", "NOPE", "--out", str(out), *cli_db, *own], today=TODAY, now=now)

@@ -101,6 +101,7 @@ def test_duckdb_errors_become_readable_without_values(db: Database) -> None:
     assert "Secret" not in str(info.value)
 
 
+@pytest.mark.duckdb_only
 def test_second_writer_process_gets_a_clear_message(db: Database, db_path: Path) -> None:
     # DuckDB allows one writer process per file; another process sees a lock error.
     import subprocess

@@ -7,7 +7,10 @@
 -- `INSERT INTO t SELECT * FROM macro(...)`). Every table that drew ids from a DuckDB sequence has
 -- an identity `id` (BY DEFAULT: the code draws ids first and inserts them explicitly, see
 -- analytics/store/ids.py). Timestamps are `timestamp without time zone`, defaulting to
--- LOCALTIMESTAMP like DuckDB's `current_timestamp` stored in a TIMESTAMP column.
+-- LOCALTIMESTAMP like DuckDB's `current_timestamp` stored in a TIMESTAMP column. DuckDB's JSON
+-- columns are `text` here: DuckDB reads PostgreSQL's json as text anyway (the macros cast it), and
+-- its UPDATE of an attached table sends the new value as text, which PostgreSQL refuses to put in
+-- a json column without a cast. DuckDB checks the JSON it writes.
 --
 -- Unlike 001, PostgreSQL gets real foreign keys (it updates rows in place, so DuckDB's
 -- "an indexed UPDATE is a delete + insert" reason to leave them out does not apply). Left out on
@@ -77,7 +80,7 @@ CREATE TABLE instruments (
     origin      text NOT NULL CHECK (origin IN ('builtin', 'folder', 'legacy')),
     file_name   text,
     checksum    text NOT NULL,
-    definition  json NOT NULL,
+    definition  text NOT NULL,
     is_current  boolean NOT NULL DEFAULT TRUE,
     synced_at   timestamp NOT NULL DEFAULT LOCALTIMESTAMP,
     CONSTRAINT instruments_code_version_key UNIQUE (code, version)
@@ -106,7 +109,7 @@ CREATE TABLE import_profiles (
     header_signature  text NOT NULL,
     source            text NOT NULL,
     instrument_code   text NOT NULL,
-    mapping           json NOT NULL,
+    mapping           text NOT NULL,
     created_by        integer,
     created_at        timestamp NOT NULL DEFAULT LOCALTIMESTAMP,
     updated_at        timestamp NOT NULL DEFAULT LOCALTIMESTAMP,
@@ -156,13 +159,13 @@ CREATE TABLE unmatched_responses (
     respondent          text,
     instrument_id       integer NOT NULL REFERENCES instruments (id),
     completed_at        timestamp NOT NULL,
-    answers             json NOT NULL,
+    answers             text NOT NULL,
     status              text NOT NULL DEFAULT 'pending'
                         CHECK (status IN ('pending', 'assigned', 'discarded')),
     partner_id          integer REFERENCES partners (id),
     resolved_by         integer REFERENCES therapists (id),
     resolved_at         timestamp,
-    texts               json,
+    texts               text,
     source_response_id  text,
     queue_key           text,
     -- The categories are checked in analytics/importing/unmatched.py (DuckDB could not add the
@@ -323,7 +326,7 @@ CREATE TABLE agenda_items (
     kind          text NOT NULL,
     text          text NOT NULL,
     why           text NOT NULL DEFAULT '',
-    numbers       json,
+    numbers       text,
     suggestion    text,
     status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'dropped')),
     source        text NOT NULL DEFAULT 'data' CHECK (source IN ('data', 'therapist')),
@@ -340,7 +343,7 @@ CREATE TABLE audit_log (
     entity        text NOT NULL,
     entity_id     bigint,
     couple_id     integer,
-    detail        json,
+    detail        text,
     prev_hash     text NOT NULL,
     hash          text NOT NULL,
     CONSTRAINT audit_log_prev_hash_key UNIQUE (prev_hash)
