@@ -125,7 +125,9 @@ def load(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     key = f"{fn.__module__}.{fn.__qualname__}"
     signed = st.session_state.get(_ACCOUNT_KEY)
     who = signed.id if isinstance(signed, Account) else None
-    result: T = _cached(fn, key, database().location, who, args, kwargs)
+    db = database()
+    # Another server may have changed the practice (PostgreSQL): its number moves.
+    result: T = _cached(fn, key, f"{db.location}#{db.data_version()}", who, args, kwargs)
     return result
 
 

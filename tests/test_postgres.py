@@ -8,6 +8,7 @@ import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from analytics.cli.main import main
@@ -280,3 +281,37 @@ def test_the_command_line_works_on_postgres(
     monkeypatch.setenv(postgres.ENV_VAR, pg_dsn)
     assert _cli("info") == 0
     assert "couples" in capsys.readouterr().out
+
+
+def test_a_change_on_another_server_moves_the_number_caches_are_keyed_on(
+    pg_db: PostgresDatabase,
+) -> None:
+    therapist = add_therapist(pg_db, "Test Therapist")
+    other = _second_server(pg_db)
+    try:
+        before = pg_db.data_version()
+        factories.couple(other, therapist, "D-200")
+        after = pg_db.data_version()
+        assert after > before
+        # A page view is an audit entry only: it leaves every cache alone.
+        pg_db.atomic(lambda cur: audit.record(cur, actor_id=None, action="view", entity="couple"))
+        assert pg_db.data_version() == after
+        # A change that was rolled back may move it too (a needless reload, never a stale one).
+        with pytest.raises(CaseloadError):
+            factories.couple(other, therapist, "D-200")
+        assert pg_db.query_value("SELECT count(*) FROM couples") == 1
+    finally:
+        other.close()
+
+
+def test_the_number_moves_again_after_the_commit(pg_db: PostgresDatabase) -> None:
+    # A server reading it while a change is open would cache what it saw before the commit;
+    # the writer moves it once more after COMMIT, so that server reads again.
+    seen: list[int] = []
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute("INSERT INTO practice_text_settings (key, value) VALUES ('probe', 'x')")
+        seen.append(pg_db.data_version())  # another cursor: what another server reads now
+
+    pg_db.atomic(work)
+    assert pg_db.data_version() > seen[0]

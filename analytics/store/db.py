@@ -30,6 +30,7 @@ import pandas as pd
 
 from analytics.errors import CaseloadError, DatabaseBusy
 from analytics.store import postgres
+from analytics.store.ids import PG_ALIAS
 from analytics.store.keys import SOURCES_HINT
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -357,10 +358,12 @@ class Database:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
+                changed = self._changed(cur)
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
+            self._committed(cur, changed)
 
     def atomic(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, attempts: int = 5) -> T:
         """Run `work(cursor)` in one transaction. When another writer conflicts with it, roll
@@ -380,7 +383,9 @@ class Database:
                     cur.execute("BEGIN TRANSACTION")
                     try:
                         result = work(cur)
+                        changed = self._changed(cur)
                         cur.execute("COMMIT")
+                        self._committed(cur, changed)
                     except BaseException:
                         with suppress(duckdb.Error):
                             cur.execute("ROLLBACK")
@@ -394,6 +399,18 @@ class Database:
             # Back off a little, at random, so that writers that collided do not collide again.
             time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
         raise AssertionError("unreachable")
+
+    def _changed(self, cur: duckdb.DuckDBPyConnection) -> bool:
+        """Whether the open transaction changed the practice's records (see data_version)."""
+        return False
+
+    def _committed(self, cur: duckdb.DuckDBPyConnection, changed: bool) -> None:
+        """After a COMMIT: let other servers know (PostgreSQL)."""
+
+    def data_version(self) -> int:
+        """A number that moves whenever another server changes the practice's records (cached
+        reads are keyed on it). A DuckDB file has one server, which clears its own cache."""
+        return 0
 
     def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
         """Run a query with bound parameters and return a DataFrame."""
@@ -435,6 +452,9 @@ class Database:
             release()
 
 
+_BUMP = "SELECT nextval('practice_changes') AS v"
+
+
 class PostgresDatabase(Database):
     """A practice kept in PostgreSQL, attached to an in-memory DuckDB connection as `pg`.
 
@@ -460,6 +480,27 @@ class PostgresDatabase(Database):
     def dsn(self) -> str:
         """The connection string (it may hold the password: never show or log it)."""
         return self._dsn
+
+    def _changed(self, cur: duckdb.DuckDBPyConnection) -> bool:
+        # The triggers of pg_migrations/010 mark the transaction when a statement changed records.
+        row = cur.execute(
+            f"SELECT changed FROM postgres_query('{PG_ALIAS}', ?)",  # noqa: S608 (fixed name)
+            ["SELECT current_setting('caseload.changed', true) AS changed"],
+        ).fetchone()
+        return row is not None and row[0] == "yes"
+
+    def _committed(self, cur: duckdb.DuckDBPyConnection, changed: bool) -> None:
+        if changed:
+            cur.execute(f"SELECT * FROM postgres_query('{PG_ALIAS}', ?)", [_BUMP])  # noqa: S608
+
+    def data_version(self) -> int:
+        """`practice_changes`, bumped by every change any server makes (see pg_migrations/010)."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                f"SELECT v FROM postgres_query('{PG_ALIAS}', ?)",  # noqa: S608 (fixed name)
+                ["SELECT last_value AS v FROM practice_changes"],
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def _root(self) -> duckdb.DuckDBPyConnection:
         with self._lock:

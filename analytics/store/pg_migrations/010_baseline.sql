@@ -404,3 +404,35 @@ INSERT INTO practice_settings (key, value) VALUES
     ('repair_stall_days', 56),
     ('pace_review_days', 28),
     ('idle_logoff_minutes', 15);
+
+-- Several dashboard servers share this database, and each keeps a short cache of what its pages
+-- read. Every statement that changes the practice's records bumps `practice_changes`; a server
+-- reads it (one cheap query) and caches under it, so another server's change is seen on the next
+-- page load. A sequence, not a row: bumping it takes no lock and never conflicts. Not counted:
+-- the audit trail and sign-ins (page views and sign-ins write those, and would empty every cache
+-- on every load). The bump happens at the statement, before its transaction commits, so the
+-- writer bumps once more after COMMIT (analytics/store/db.py): a server that read the number in
+-- between, and cached what it saw then, gets a new number again.
+CREATE SEQUENCE practice_changes;
+CREATE FUNCTION note_practice_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM nextval('practice_changes');
+    PERFORM set_config('caseload.changed', 'yes', true);
+    RETURN NULL;
+END
+$$;
+DO $$
+DECLARE
+    name text;
+BEGIN
+    FOR name IN
+        SELECT tablename FROM pg_tables
+        WHERE schemaname = 'public'
+          AND tablename NOT IN ('audit_log', 'sign_ins', 'schema_migrations', 'practice_secrets')
+    LOOP
+        EXECUTE format(
+            'CREATE TRIGGER note_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I'
+            ' FOR EACH STATEMENT EXECUTE FUNCTION note_practice_change()', name);
+    END LOOP;
+END
+$$;
