@@ -184,7 +184,11 @@ def sync(db: Database, files: list[InstrumentFile]) -> SyncOutcome:
     invalid_codes = {
         str(f.definition.get("code")) for f in files if not f.ok and f.definition.get("code")
     }
-    with db.transaction() as cur:
+
+    def work(cur: duckdb.DuckDBPyConnection) -> None:
+        added.clear()
+        refused.clear()
+        current.clear()
         before = {int(r[0]) for r in cur.execute("SELECT id FROM instruments").fetchall()}
         for entry in files:
             if entry.instrument is None:
@@ -195,11 +199,20 @@ def sync(db: Database, files: list[InstrumentFile]) -> SyncOutcome:
             if instrument_id not in before:
                 added.append(f"{entry.instrument.code} {entry.instrument.version}")
             current[entry.instrument.code] = instrument_id
+        # Only rows whose flag changes: servers starting together (PostgreSQL) then write nothing
+        # when the files are the same, instead of updating the same rows at once.
         cur.execute(
             "UPDATE instruments SET is_current = list_contains(?, id)"
-            " WHERE NOT list_contains(?, code)",
-            [list(current.values()), sorted(invalid_codes - current.keys())],
+            " WHERE NOT list_contains(?, code) AND is_current <> list_contains(?, id)",
+            [
+                list(current.values()),
+                sorted(invalid_codes - current.keys()),
+                list(current.values()),
+            ],
         )
+
+    # Retried when another server syncs the same files at the same moment.
+    db.atomic(work)
     return SyncOutcome(added, refused)
 
 
