@@ -1,0 +1,159 @@
+"""A journey in a real browser: one browser context that records every address it asks for,
+saves a numbered screenshot per step under test-artifacts/journeys/<backend>/<journey>/, and
+checks after each step that Streamlit drew no exception box; plus a server started from a whole
+environment (so the practice's backend is a matter of environment variables)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tests.e2e.conftest import ROOT, _free_port, sign_in
+
+ARTIFACTS = ROOT / "test-artifacts" / "journeys"
+LAPTOP = {"width": 1366, "height": 900}
+WAIT_MS = 30_000  # generous: a shared two-core machine
+# Addresses that never leave the browser.
+LOCAL_SCHEMES = ("data", "blob", "about")
+
+
+def serve_app(env: Mapping[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Serve app.py on a free loopback port with `env` over this process's environment (the
+    practice's whole configuration is in it); wait until it answers."""
+    port = _free_port()
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError(f"streamlit did not answer within 60 s; see {log_path}")
+
+
+def outside_requests(urls: list[str], server: str) -> list[str]:
+    """The addresses in `urls` on any host but `server`'s own (data:, blob: and about: never
+    leave the browser)."""
+    own = urlsplit(server).netloc
+    return [
+        u for u in urls if urlsplit(u).scheme not in LOCAL_SCHEMES and urlsplit(u).netloc != own
+    ]
+
+
+class Journey:
+    """A fresh browser context (its own cookies, downloads allowed) on `server`, recording
+    every request and WebSocket, with a screenshot per step."""
+
+    def __init__(
+        self,
+        browser: Any,
+        server: str,
+        backend: str,
+        name: str,
+        storage_state: dict[str, Any] | None = None,
+    ) -> None:
+        self.server = server
+        # A signed-in person's cookies (`storage_state`) spare each journey a sign-in.
+        self.context = browser.new_context(
+            viewport=LAPTOP, accept_downloads=True, storage_state=storage_state
+        )
+        self.urls: list[str] = []
+        self.context.on("request", lambda r: self.urls.append(r.url))
+        self.page = self.context.new_page()
+        self.page.on("websocket", lambda w: self.urls.append(w.url))
+        self.folder = ARTIFACTS / backend / name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.steps = 0
+        self.started = time.monotonic()
+        self.finished = False
+
+    def sign_in(
+        self, path: str = "", username: str = "morgan", password: str | None = None
+    ) -> None:
+        """Sign in (a demo account unless a password is given), asking for `path`."""
+        sign_in(self.page, f"{self.server}/{path}", username, password)
+
+    def open(self, path: str = "") -> None:
+        """Open `path` as the person whose cookies the context holds."""
+        self.page.goto(f"{self.server}/{path}", wait_until="domcontentloaded")
+        self.page.get_by_text("Signed in as").wait_for(timeout=WAIT_MS)
+
+    def settle(self) -> None:
+        """Wait until the app's script run has finished (a rerun may start just after a click)."""
+        self.page.wait_for_timeout(150)
+        self.page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+            state="attached", timeout=WAIT_MS
+        )
+
+    def step(self, name: str) -> Path:
+        """Screenshot the page as NN-<name>.png once the run settled; no exception drawn."""
+        self.settle()
+        self.steps += 1
+        path = self.folder / f"{self.steps:02d}-{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
+        self.page.screenshot(path=str(path))
+        print(f"{path.relative_to(ARTIFACTS)} at {time.monotonic() - self.started:.1f} s")
+        self.assert_no_exception()
+        return path
+
+    def assert_no_exception(self) -> None:
+        """No Streamlit exception box on the page."""
+        boxes = self.page.locator('[data-testid="stException"]')
+        assert boxes.count() == 0, boxes.first.inner_text()
+
+    def outside(self) -> list[str]:
+        """Every address asked for that is not the app's own server."""
+        return outside_requests(self.urls, self.server)
+
+    def close_checks(self) -> None:
+        """The journey's end: no exception on the last page, nothing asked of another host."""
+        self.assert_no_exception()
+        assert self.urls, "no request recorded: the recorder is not listening"
+        assert self.outside() == []
+        self.finished = True
+
+    def close(self) -> None:
+        """Close the browser context; a journey that stopped short leaves a screenshot of where."""
+        try:
+            if not self.finished:
+                self.page.screenshot(path=str(self.folder / f"{self.steps + 1:02d}-failed.png"))
+        finally:
+            self.context.close()
