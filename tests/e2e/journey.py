@@ -26,6 +26,34 @@ WAIT_MS = 30_000  # generous: a shared two-core machine
 LOCAL_SCHEMES = ("data", "blob", "about")
 
 
+def practice_env(backend: str, folder: Path, dsn: str | None = None) -> dict[str, str]:
+    """Build the demo practice under `folder` (a DuckDB file) or in the empty PostgreSQL
+    database `dsn`; the environment a server needs to serve it (over this process's own)."""
+    import datetime as dt
+
+    from analytics.demo.build import build_demo
+    from analytics.practice.opening import open_practice
+
+    instruments = folder / "instruments"
+    instruments.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo.duckdb"
+    if backend == "postgres":
+        assert dsn is not None, "a PostgreSQL practice needs its database"
+        db = open_practice(postgres=dsn, instruments_folder=instruments)
+        env = {"CASELOAD_POSTGRES": dsn}
+    elif backend == "duckdb":
+        db = open_practice(path, instruments_folder=instruments)
+        env = {}
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    try:
+        build_demo(db, as_of=dt.date.today())
+    finally:
+        db.close()
+    # CASELOAD_DB names a file nobody else uses: the server never falls back to data/.
+    return env | {"CASELOAD_DB": str(path), "CASELOAD_INSTRUMENTS": str(instruments)}
+
+
 def serve_app(env: Mapping[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Serve app.py on a free loopback port with `env` over this process's environment (the
     practice's whole configuration is in it); wait until it answers."""

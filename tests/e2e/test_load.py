@@ -39,6 +39,7 @@ from analytics.practice import accounts, audit
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.journey import practice_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.load]
 
@@ -78,23 +79,6 @@ COUNTS = {
     "unmatched": "SELECT count(*) FROM unmatched_responses",
     "audit": "SELECT count(*) FROM audit_log",
 }
-
-
-def practice_env(backend: str, folder: Path) -> dict[str, str]:
-    """Build the demo practice for `backend` under `folder`; the environment that serves it."""
-    from analytics.demo.build import build_demo
-
-    if backend != "duckdb":
-        raise ValueError(f"unknown backend {backend!r}")
-    instruments = folder / "instruments"
-    instruments.mkdir(parents=True, exist_ok=True)
-    path = folder / "demo.duckdb"
-    db = open_practice(path, instruments_folder=instruments)
-    try:
-        build_demo(db, as_of=dt.date.today())
-    finally:
-        db.close()
-    return {"CASELOAD_DB": str(path), "CASELOAD_INSTRUMENTS": str(instruments)}
 
 
 def open_env(env: dict[str, str]) -> Database:

@@ -20,12 +20,11 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from analytics.practice.opening import open_practice
 from tests.e2e.conftest import sign_in
-from tests.e2e.journey import WAIT_MS, Journey, serve_app
+from tests.e2e.journey import WAIT_MS, Journey, practice_env, serve_app
 
 pytestmark = pytest.mark.e2e
-BACKENDS = ["duckdb"]
+BACKENDS = ["duckdb", "postgres"]
 SAMPLES = Path(__file__).parents[2] / "data" / "samples"
 PDFTOTEXT = shutil.which("pdftotext")
 
@@ -35,31 +34,17 @@ class Practice(NamedTuple):
     backend: str
 
 
-def practice_env(backend: str, tmp: Path) -> dict[str, str]:
-    """Build the demo practice on `backend` under `tmp`; the environment a server needs to
-    serve it (over this process's own)."""
-    from analytics.demo.build import build_demo
-
-    if backend != "duckdb":
-        raise ValueError(f"no practice builder for the {backend!r} backend")
-    instruments = tmp / "instruments"
-    instruments.mkdir()
-    db_path = tmp / "demo.duckdb"
-    db = open_practice(db_path, instruments_folder=instruments)
-    try:
-        build_demo(db, as_of=dt.date.today())
-    finally:
-        db.close()
-    return {"CASELOAD_DB": str(db_path), "CASELOAD_INSTRUMENTS": str(instruments)}
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def practice(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Practice]:
     backend = str(request.param)
     folder = tmp_path_factory.mktemp(f"journeys-{backend}")
-    proc, url = serve_app(practice_env(backend, folder), folder / "streamlit.log")
+    dsn = None
+    if backend == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        dsn = cluster.dsn(cluster.create_database(prefix="journeys"))
+    proc, url = serve_app(practice_env(backend, folder, dsn), folder / "streamlit.log")
     try:
         yield Practice(url, backend)
     finally:
