@@ -6,6 +6,7 @@ Pages import this; analytics/ never does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -380,21 +381,24 @@ def require_admin() -> Actor:
     return who
 
 
-def show_error(exc: CaseloadError) -> None:
-    """Show a project error as a readable message (never a traceback). Messages are ours but
-    may quote a value from a file (an instrument's name, an item code): escaped, never Markdown."""
-    st.error(escape_markdown(exc.message), icon="⚠️")
-    if exc.hint:
-        st.caption(escape_markdown(exc.hint))
+def show_error(exc: CaseloadError, where: Any = None) -> None:
+    """Show a project error as a readable message (never a traceback), in `where` (a container)
+    or in place. Messages are ours but may quote a value from a file (an instrument's name, an
+    item code): escaped, never Markdown."""
+    with where if where is not None else contextlib.nullcontext():
+        st.error(escape_markdown(exc.message), icon="⚠️")
+        if exc.hint:
+            st.caption(escape_markdown(exc.hint))
 
 
 @contextmanager
-def guarded() -> Iterator[None]:
-    """Run a block; a `CaseloadError` inside it becomes a message instead of a crash."""
+def guarded(where: Any = None) -> Iterator[None]:
+    """Run a block; a `CaseloadError` inside it becomes a message instead of a crash (shown in
+    `where`, a container, when the block's own place may not be seen: a panel that closes)."""
     try:
         yield
     except CaseloadError as exc:
-        show_error(exc)
+        show_error(exc, where)
 
 
 FLASH_KEY = "_flash"

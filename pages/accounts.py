@@ -39,6 +39,8 @@ ROLE_LABELS = {
     "none": "No clinical role: manages accounts only",
 }
 
+# A refused account is explained above the panel: the panel closes again when its form is sent.
+add_problem = st.container()
 with st.expander("Add an account", icon="➕"):
     unlinked = accounts.therapists_without_account(db)
     link_ids = [int(i) for i in unlinked["id"]]
@@ -65,7 +67,7 @@ with st.expander("Add an account", icon="➕"):
             " person changes it on *Your account*.",
         )
         if st.form_submit_button("Add account", type="primary"):
-            with ui.guarded():
+            with ui.guarded(add_problem):
                 created = accounts.create_account(
                     db,
                     admin,

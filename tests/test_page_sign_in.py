@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui
+from analytics.errors import CaseloadError
 from analytics.practice import accounts, sign_ins
 from analytics.practice.access import Actor
 from analytics.practice.couples import PartnerInput, add_couple
@@ -219,6 +220,22 @@ def test_administrators_add_reset_and_disable_accounts(
     assert at.success[0].value == "Disabled tess."
     with pytest.raises(Exception, match="disabled"):
         accounts.authenticate(db, "tess", PASSWORD, now=ui.clock())
+
+
+def test_a_refused_account_is_explained_outside_the_panel_that_closes(
+    db: Database, people: dict[str, Any]
+) -> None:
+    at = open_app(people["admin"].actor())
+    form_inputs = {t.label: t for t in at.text_input}
+    form_inputs["Username"].input("nina")
+    form_inputs["Name of a new therapist"].input("Nina New")
+    form_inputs["First password"].input("nina saffron ladder comet")
+    at = rerun(next(b for b in at.button if b.label == "Add account").click())
+    # The browser closes the panel again after the form is sent: the reason is above it.
+    assert [e.value for e in at.error] == ["A password must not contain the username."]
+    assert not at.expander[0].error
+    with pytest.raises(CaseloadError):
+        accounts.find_account(db, "nina")
 
 
 def test_changing_ones_own_password(db: Database, people: dict[str, Any]) -> None:
