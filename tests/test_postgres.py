@@ -315,3 +315,24 @@ def test_the_number_moves_again_after_the_commit(pg_db: PostgresDatabase) -> Non
 
     pg_db.atomic(work)
     assert pg_db.data_version() > seen[0]
+
+
+def test_a_focused_read_sees_its_couples_and_writes_still_reach_postgres(
+    pg_db: PostgresDatabase,
+) -> None:
+    therapist = add_therapist(pg_db, "Test Therapist")
+    first = factories.couple(pg_db, therapist, "F-001")
+    second = factories.couple(pg_db, therapist, "F-002")
+    for cid in (first, second):
+        factories.checkin(pg_db, cid, "A", dt.datetime(2026, 2, 2, 9), 4)
+    every = "SELECT DISTINCT couple_id FROM response_scores ORDER BY 1"
+    assert [r[0] for r in pg_db.query_rows(every)] == [first, second]
+    with pg_db.focus([first]):
+        assert [r[0] for r in pg_db.query_rows(every)] == [first]
+        # A write inside goes to PostgreSQL's own table, never to the copy.
+        factories.checkin(pg_db, second, "B", dt.datetime(2026, 2, 3, 9), 2)
+        assert [r[0] for r in pg_db.query_rows(every)] == [first]
+    stored = "SELECT count(*) FROM response_scores WHERE couple_id = ?"
+    assert pg_db.query_value(stored, [second]) > pg_db.query_value(stored, [first])
+    with pg_db.focus(None):
+        assert [r[0] for r in pg_db.query_rows(every)] == [first, second]

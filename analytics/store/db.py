@@ -340,6 +340,18 @@ class Database:
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one unit of work; DuckDB errors become `CaseloadError`."""
+        focused = self._focused()
+        if focused is not None:
+            try:
+                yield focused
+            except duckdb.Error as exc:
+                raise translate_error(exc) from exc
+            return
+        with self._own_cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _own_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             cur = self._cursor()
         except duckdb.Error as exc:
@@ -351,10 +363,21 @@ class Database:
         finally:
             cur.close()
 
+    def _focused(self) -> duckdb.DuckDBPyConnection | None:
+        """The cursor of a `focus` block open in this thread (PostgreSQL only)."""
+        return None
+
+    @contextmanager
+    def focus(self, couple_ids: Sequence[int] | None) -> Iterator[None]:
+        """Reads in this block need only these couples' rows (None: every couple's). A DuckDB
+        file reads what a query needs anyway: nothing to do."""
+        yield
+
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside BEGIN/COMMIT; any exception rolls everything back."""
-        with self._writing, self.cursor() as cur:
+        # Never a focus block's cursor: writes go to the practice's own tables.
+        with self._writing, self._own_cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
@@ -465,11 +488,47 @@ class PostgresDatabase(Database):
 
     backend = "postgres"
     _start = postgres.SEARCH_PATH
+    # The per-response tables every score, flag and change reads, often several times in one
+    # query. DuckDB's postgres scanner reads a whole table for each reference (only constant
+    # filters reach PostgreSQL), so a one-couple page would read every couple's scores many
+    # times over: a focus block copies the rows it needs once, then reads the copies.
+    FOCUSED_TABLES = ("response_scores", "response_safety")
 
     def __init__(self, dsn: str, *, read_only: bool = False) -> None:
         super().__init__(Path(), read_only=read_only)
         self._dsn = dsn
         self._label = postgres.describe(dsn)
+        self._local = threading.local()
+
+    def _focused(self) -> duckdb.DuckDBPyConnection | None:
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        return cur
+
+    @contextmanager
+    def focus(self, couple_ids: Sequence[int] | None) -> Iterator[None]:
+        """Reads in this block (this thread) see only these couples' per-response rows (None:
+        every couple's), copied once from PostgreSQL into this cursor's own temporary tables,
+        which come first on its search path. Writes never use this cursor."""
+        if self._focused() is not None:
+            yield  # an outer block is open: its copies hold what this one needs
+            return
+        with self._own_cursor() as cur:
+            for table in self.FOCUSED_TABLES:
+                query = f"SELECT * FROM {table}"  # noqa: S608 (fixed names; integers below)
+                if couple_ids is not None:
+                    wanted = ",".join(str(int(i)) for i in couple_ids)
+                    query += f" WHERE couple_id = ANY('{{{wanted}}}'::integer[])"
+                cur.execute(
+                    f"CREATE TEMP TABLE {table} AS"  # noqa: S608 (fixed names)
+                    f" SELECT * FROM postgres_query('{PG_ALIAS}', ?)",
+                    [query],
+                )
+            cur.execute(f"SET search_path = 'temp.main,{PG_ALIAS}.public,memory.main'")
+            self._local.cursor = cur
+            try:
+                yield
+            finally:
+                self._local.cursor = None
 
     @property
     def location(self) -> str:

@@ -35,6 +35,7 @@ from analytics.practice.library import Library, load_library
 from analytics.practice.repair import STATUSES, open_case_of
 from analytics.store.db import Database
 from analytics.views.couple_facts import CoupleFacts, couple_facts
+from analytics.views.focus import about_couple
 
 GAPS_NAMED = 2
 TOPIC_CHARS = 600  # the most of a partner's own words carried into one item
@@ -429,6 +430,7 @@ class AgendaView:
     since: dt.date | None  # the last recorded session
 
 
+@about_couple
 def agenda_view(
     db: Database,
     actor: Actor,

@@ -18,6 +18,7 @@ from analytics.clinical.flags import flag_label
 from analytics.practice import access
 from analytics.practice.access import Actor
 from analytics.store.db import Database
+from analytics.views.focus import about_caseload
 
 STATUSES = ("active", "paused", "closed")
 
@@ -176,6 +177,7 @@ def _trend(values: object) -> list[float]:
     return []
 
 
+@about_caseload
 def caseload_table(
     db: Database,
     actor: Actor,

@@ -24,6 +24,7 @@ from analytics.practice.repair import STATUSES
 from analytics.practice.sessions import ATTENDANCE
 from analytics.store.db import Database
 from analytics.views.couple_facts import CoupleFacts, couple_facts
+from analytics.views.focus import about_couple
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,7 @@ def _milestone_marks(milestones: pd.DataFrame) -> list[TimeMark]:
     ]
 
 
+@about_couple
 def progress_chart(
     db: Database,
     actor: Actor,

@@ -13,6 +13,7 @@ from analytics.store.db import Database
 from analytics.views.couple import CoupleOverview, ProgressChart, couple_overview, progress_chart
 from analytics.views.couple_facts import couple_facts
 from analytics.views.digest import Digest, couple_digest
+from analytics.views.focus import about_couple
 from analytics.views.profile import CoupleProfile, couple_profile
 
 
@@ -24,6 +25,7 @@ class CouplePage:
     profile: CoupleProfile
 
 
+@about_couple
 def couple_page(db: Database, actor: Actor, couple_id: int, *, as_of: dt.date) -> CouplePage:
     """The couple page as it opens. Refuses couples outside the actor's caseload."""
     facts = couple_facts(db, actor, couple_id, as_of=as_of)

@@ -21,6 +21,7 @@ from analytics.practice.access import Actor
 from analytics.practice.couples import Couple, get_couple
 from analytics.practice.repair import STATUSES, RepairCase
 from analytics.store.db import Database
+from analytics.views.focus import about_caseload, about_couple
 
 # The check-in's trust scales the repair evidence follows: consistency and transparency, the
 # two foundations of trust "consistent reliability" is about (and what the stall rule reads).
@@ -53,6 +54,7 @@ def _stall_text(
     return {int(c): str(r) for c, r in rows}
 
 
+@about_caseload
 def repair_caseload(db: Database, actor: Actor, *, as_of: dt.date) -> pd.DataFrame:
     """One row per couple with an open repair case (couples not closed): case_code, safety
     (words when a safety screen waits for an assessment), milestone, status, days_in_status,
@@ -211,6 +213,7 @@ def _evidence_table(changes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@about_couple
 def repair_detail(
     db: Database, actor: Actor, couple_id: int, *, as_of: dt.date, case_id: int | None = None
 ) -> RepairDetail:

@@ -34,6 +34,7 @@ from analytics.practice import access, agendas, reports
 from analytics.practice.access import Actor
 from analytics.practice.couples import Couple, get_couple
 from analytics.store.db import Database
+from analytics.views.focus import about_couple
 
 # Agenda items never shown to clients: safety (even that it was raised) and the partners' own
 # free-text topics (free text appears only when the therapist includes a specific answer).
@@ -61,6 +62,7 @@ NOISE_WORDS = (
 )
 
 
+@about_couple
 def text_answers(
     db: Database, actor: Actor, couple_id: int, partner: str | None = None
 ) -> pd.DataFrame:
@@ -243,6 +245,7 @@ def _texts(
     ]
 
 
+@about_couple
 def client_report(
     db: Database,
     actor: Actor,

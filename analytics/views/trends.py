@@ -18,6 +18,7 @@ from analytics.clinical.scope import scope
 from analytics.practice.access import Actor
 from analytics.practice.couples import get_couple
 from analytics.store.db import Database
+from analytics.views.focus import about_couple
 from analytics.views.profile import charted_instrument, instrument_scales
 
 NO_CHECKINS = "No check-ins yet: these charts appear after the first check-in."
@@ -82,6 +83,7 @@ def _partner_notes(answered: set[str], instrument: str) -> list[str]:
     ]
 
 
+@about_couple
 def scale_trends(db: Database, actor: Actor, couple_id: int) -> ScaleTrends:
     """Every scale of the couple's instrument over time, both partners in each mini-chart."""
     found = _scored(db, actor, couple_id)
@@ -158,6 +160,7 @@ def _answers(
     )
 
 
+@about_couple
 def item_trends(
     db: Database, actor: Actor, couple_id: int, scale_code: str | None = None
 ) -> ItemTrends:

@@ -391,6 +391,10 @@ CREATE INDEX idx_partners_couple ON partners (couple_id);
 CREATE INDEX idx_couples_therapist ON couples (therapist_id);
 CREATE INDEX idx_safety_reviews_couple ON safety_reviews (couple_id);
 CREATE INDEX idx_sign_ins_account ON sign_ins (account_id);
+-- PostgreSQL only: a page about some couples copies just their per-response rows (see
+-- PostgresDatabase.focus in analytics/store/db.py).
+CREATE INDEX idx_response_scores_couple ON response_scores (couple_id);
+CREATE INDEX idx_response_safety_couple ON response_safety (couple_id);
 -- PostgreSQL only: back the foreign keys checked when an agenda or item is deleted (the demo
 -- rebuild clears them; without these each deleted row scans the whole table).
 CREATE INDEX idx_agenda_items_agenda ON agenda_items (agenda_id);
