@@ -10,30 +10,31 @@ caseload, not the practice. Printed by `make bench`, never asserted in tests.
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
 
-from analytics.demo.build import build_demo
 from analytics.instruments.catalog import builtin
 from analytics.practice.access import PRACTICE, Actor
 from analytics.practice.opening import open_practice
 from analytics.practice.therapists import add_therapist
 from analytics.store.db import Database
 from analytics.views.caseload import caseload_rows
-from bench import Row
+from bench import Row, failed, growth, practices, ratio
+from bench.practices import BACKENDS, wanted
 from tests.slow_reference import reference_caseload
 
-COUPLES = 1000
-SMALL = 100  # the therapist's caseload, and the size of the small practice
-WEEKS = 52
-AS_OF = dt.date(2026, 11, 20)  # fixed, so every run times the same data
+COUPLES = practices.COUPLES
+SMALL = practices.SMALL  # the therapist's caseload, and the size of the small practice
+WEEKS = practices.WEEKS
+AS_OF = practices.AS_OF
 RUNS = 9
+PG_RUNS = 2
 T = TypeVar("T")
 
 # The same rows as caseload_rows(PRACTICE or one therapist, statuses active and paused), written
@@ -289,13 +290,6 @@ def flag_kinds(rows: pd.DataFrame) -> list[frozenset[str]]:
     return [frozenset(str(f["kind"]) for f in flags) for flags in rows["flags"]]
 
 
-def practice(folder: Path, couples: int) -> Database:
-    """A migrated practice in `folder` filled with the demo (a year of weekly check-ins)."""
-    db = open_practice(folder / "bench.duckdb", instruments_folder=folder)
-    build_demo(db, couples=couples, weeks=WEEKS, as_of=AS_OF)
-    return db
-
-
 def give_caseload(db: Database, every: int) -> Actor:
     """A new therapist who takes over every `every`-th couple (spread through the practice,
     as a real caseload is)."""
@@ -306,18 +300,74 @@ def give_caseload(db: Database, every: int) -> Actor:
 
 
 def run() -> list[Row]:
-    """Build the practices in throwaway folders and time the caseload every way."""
-    with tempfile.TemporaryDirectory(prefix="caseload-bench-") as tmp:
-        big_folder, small_folder = Path(tmp) / "big", Path(tmp) / "small"
-        big_folder.mkdir()
-        small_folder.mkdir()
-        big = practice(big_folder, COUPLES)
-        small = practice(small_folder, SMALL)
+    """Time the caseload every way on copies of the shared practices (the therapist rows change
+    them), then on PostgreSQL, and how the time grows with the practice."""
+    rows: list[Row] = []
+    seconds: dict[str, dict[int, float]] = {b: {} for b in BACKENDS}
+    if wanted("duckdb"):
+        with tempfile.TemporaryDirectory(prefix="caseload-bench-") as tmp:
+            big_p, small_p = practices.practice(COUPLES), practices.practice(SMALL)
+            big = open_practice(
+                practices.copy_file(big_p, Path(tmp) / "big"),
+                key=big_p.key,
+                instruments_folder=big_p.instruments,
+            )
+            small = open_practice(
+                practices.copy_file(small_p, Path(tmp) / "small"),
+                key=small_p.key,
+                instruments_folder=small_p.instruments,
+            )
+            try:
+                seconds["duckdb"][SMALL] = summary_seconds(small, RUNS)
+                rows += measure(big, small)
+                seconds["duckdb"][COUPLES] = rows[0].value
+            finally:
+                big.close()
+                small.close()
+    if wanted("postgres"):
+        rows += postgres_rows(rows[0].value if rows else float("nan"), seconds["postgres"])
+    for size in practices.sizes():
+        if size in (SMALL, COUPLES) or not wanted("duckdb"):
+            continue
+        db = practices.open_db(practices.practice(size), "duckdb")
         try:
-            return measure(big, small)
+            seconds["duckdb"][size] = summary_seconds(db, 3)
         finally:
-            big.close()
-            small.close()
+            db.close()
+    for backend in BACKENDS:
+        rows += growth("caseload summary", backend, seconds[backend])
+    return rows
+
+
+def summary_seconds(db: Database, runs: int) -> float:
+    """The best of `runs` caseload summaries (the supervisor's: the whole practice)."""
+    return best_of(runs, s=lambda: caseload_rows(db, PRACTICE, as_of=AS_OF))["s"][0]
+
+
+def postgres_rows(duckdb_s: float, seconds: dict[int, float]) -> list[Row]:
+    """The caseload summary on the PostgreSQL copies, against the DuckDB file's."""
+    name = f"caseload: product ({COUPLES} couples x {WEEKS} weeks)"
+    try:
+        for size in practices.sizes():
+            db = practices.open_db(practices.practice(size), "postgres")
+            try:
+                seconds[size] = summary_seconds(db, PG_RUNS)
+            finally:
+                db.close()
+    except Exception as exc:
+        return [failed(name, "postgres", exc, "<= 1.3x duckdb")]
+    return [
+        Row(
+            name,
+            seconds[COUPLES],
+            "s",
+            "",
+            f"best of {PG_RUNS}; DuckDB's postgres scanner",
+            "postgres",
+            ratio(seconds[COUPLES], duckdb_s),
+            "duckdb row",
+        )
+    ]
 
 
 def measure(big: Database, small: Database) -> list[Row]:
@@ -354,7 +404,7 @@ def measure(big: Database, small: Database) -> list[Row]:
     small_s, big_s = therapist["small"][0], therapist["big"][0]
 
     n = len(product)
-    return [
+    rows = [
         Row(
             f"caseload: product ({COUPLES} couples x {WEEKS} weeks)",
             product_s,
@@ -395,3 +445,5 @@ def measure(big: Database, small: Database) -> list[Row]:
             note=f"the practice is {COUPLES // SMALL}x larger; the caseload the same",
         ),
     ]
+    rows[0] = replace(rows[0], ratio=product_s / hand_s, reference="hand-written", target="<= 1.3x")
+    return [replace(r, backend="duckdb") for r in rows]

@@ -1,39 +1,44 @@
-"""How long the demo generator takes for a large practice (1000 couples, up to 52 weeks)."""
+"""How long the demo generator takes for a large practice (1000 couples, up to 52 weeks), and
+the copy of that file into PostgreSQL (analytics.store.transfer.to_postgres). The practice is
+the one every later bench uses (bench/practices.py): built once per run."""
 
 from __future__ import annotations
 
-import datetime as dt
-import tempfile
-import time
-from pathlib import Path
-
-from analytics.demo.build import build_demo
-from analytics.practice.opening import open_practice
-from bench import Row
-
-COUPLES = 1000
-WEEKS = 52
-AS_OF = dt.date(2026, 11, 20)  # fixed, so every run times the same data
+from bench import Row, ratio
+from bench.practices import COUPLES, WEEKS, open_db, practice, wanted
 
 
 def run() -> list[Row]:
-    """Build the large demo into a throwaway database file and time it."""
-    with tempfile.TemporaryDirectory(prefix="demo-bench-") as folder:
-        db = open_practice(Path(folder) / "bench.duckdb", instruments_folder=folder)
-        try:
-            started = time.perf_counter()
-            build_demo(db, couples=COUPLES, weeks=WEEKS, as_of=AS_OF)
-            seconds = time.perf_counter() - started
-            responses = int(db.query_value("SELECT count(*) FROM responses"))
-            answers = int(db.query_value("SELECT count(*) FROM answers"))
-        finally:
-            db.close()
-    return [
+    """Build the shared practice (timed) and copy it into PostgreSQL (timed)."""
+    p = practice(COUPLES)
+    db = open_db(p, "duckdb")
+    try:
+        responses = int(db.query_value("SELECT count(*) FROM responses"))
+        answers = int(db.query_value("SELECT count(*) FROM answers"))
+    finally:
+        db.close()
+    rows = [
         Row(
-            name=f"demo build ({COUPLES} couples x {WEEKS} weeks)",
-            value=seconds,
-            unit="s",
-            target="< 60 s",
-            note=f"{responses:,} responses, {answers:,} answers",
+            f"demo build ({COUPLES} couples x {WEEKS} weeks)",
+            p.build_seconds,
+            "s",
+            "< 60 s",
+            f"{responses:,} responses, {answers:,} answers",
+            "duckdb",
         )
     ]
+    if wanted("postgres"):
+        note = "to_postgres: every table, checked" if p.dsn else f"failed: {p.pg_error}"
+        rows.append(
+            Row(
+                "demo copied file -> PostgreSQL",
+                p.transfer_seconds,
+                "s",
+                "",
+                note,
+                "postgres",
+                ratio(p.transfer_seconds, p.build_seconds),
+                "demo build",
+            )
+        )
+    return rows
