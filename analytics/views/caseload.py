@@ -114,6 +114,7 @@ ORDER BY top_rank, len(coalesce(f.flags, [])) DESC, c.case_code
 )
 
 
+@about_caseload
 def caseload_rows(
     db: Database,
     actor: Actor,
