@@ -18,7 +18,7 @@ help:
 	@echo "make e2e        - only the real-browser tests (Debian's /usr/bin/chromium)"
 	@echo "make fuzz       - run the hostile corpus (1,000+ malformed files) through the importer"
 	@echo "make lint       - ruff, mypy and the import-linter contracts (no UI in the core; layers)"
-	@echo "make bench      - print the benchmark table (demo, import and caseload speed)"
+	@echo "make bench      - print one benchmark table for both backends (DuckDB file, PostgreSQL): pages, import, reports, memory, load; BENCH_FULL=1 adds 5,000 couples"
 	@echo "make demo       - rebuild the demo practice in data/demo.duckdb (never replaces a practice's records)"
 	@echo "make lock       - re-resolve requirements.lock from pyproject.toml (needs network to PyPI)"
 	@echo "make clean-env  - delete the virtual environment ($(VENV))"

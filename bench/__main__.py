@@ -22,6 +22,7 @@ MODULES = [
     "bench.couple_browser_bench",
     "bench.export_bench",
     "bench.report_bench",
+    "bench.load_bench",
 ]
 
 
