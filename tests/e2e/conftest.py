@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,40 +36,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(
-    db_path: Path, log_path: Path, instruments_folder: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Serve app.py on a free loopback port against `db_path` and the test's own instruments
-    folder (never the developer's); wait until it answers."""
+def serve_app(env: Mapping[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Serve app.py on a free loopback port with `env` over this process's environment (the
+    practice's whole configuration is in it); wait until it answers."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "CASELOAD_DB": str(db_path),
-        "CASELOAD_INSTRUMENTS": str(instruments_folder),
-    }
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
+    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command += ["--server.fileWatcherType", "none"]
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -84,6 +61,15 @@ def start_server(
             time.sleep(0.3)
     proc.terminate()
     raise RuntimeError(f"streamlit did not answer within 60 s; see {log_path}")
+
+
+def start_server(
+    db_path: Path, log_path: Path, instruments_folder: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Serve app.py against `db_path` and the test's own instruments folder (never the
+    developer's); wait until it answers."""
+    env = {"CASELOAD_DB": str(db_path), "CASELOAD_INSTRUMENTS": str(instruments_folder)}
+    return serve_app(env, log_path)
 
 
 # The demo practice's accounts (demo only; listed in README.md).

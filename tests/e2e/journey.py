@@ -5,19 +5,14 @@ environment (so the practice's backend is a matter of environment variables)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.e2e.conftest import ROOT, _free_port, sign_in
+from tests.e2e.conftest import ROOT, sign_in
 
 ARTIFACTS = ROOT / "test-artifacts" / "journeys"
 LAPTOP = {"width": 1366, "height": 900}
@@ -52,49 +47,6 @@ def practice_env(backend: str, folder: Path, dsn: str | None = None) -> dict[str
         db.close()
     # CASELOAD_DB names a file nobody else uses: the server never falls back to data/.
     return env | {"CASELOAD_DB": str(path), "CASELOAD_INSTRUMENTS": str(instruments)}
-
-
-def serve_app(env: Mapping[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Serve app.py on a free loopback port with `env` over this process's environment (the
-    practice's whole configuration is in it); wait until it answers."""
-    port = _free_port()
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError(f"streamlit did not answer within 60 s; see {log_path}")
 
 
 def outside_requests(urls: list[str], server: str) -> list[str]:

@@ -22,12 +22,9 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +35,7 @@ import pytest
 from analytics.practice import accounts, audit
 from analytics.practice.opening import open_practice
 from analytics.store.db import Database
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app
 from tests.e2e.journey import practice_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.load]
@@ -94,38 +91,6 @@ def open_env(env: dict[str, str]) -> Database:
 
 def _counts(db: Database) -> dict[str, int]:
     return {name: int(db.query_value(sql)) for name, sql in COUNTS.items()}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`streamlit run app.py` on a free loopback port with `env`; wait until it answers."""
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    command += ["--server.fileWatcherType", "none"]
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError(f"streamlit did not answer within 60 s; see {log_path}")
 
 
 @dataclass
@@ -191,7 +156,7 @@ def load_server(
             assert codes[username], username
     finally:
         db.close()
-    proc, url = serve(env, folder / "streamlit.log")
+    proc, url = serve_app(env, folder / "streamlit.log")
     server = LoadServer(url, env, proc, before, codes, expected)
     yield server
     server.stop()

@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.e2e.conftest import sign_in
-from tests.e2e.journey import WAIT_MS, Journey, practice_env, serve_app
+from tests.e2e.conftest import serve_app, sign_in
+from tests.e2e.journey import WAIT_MS, Journey, practice_env
 
 pytestmark = pytest.mark.e2e
 BACKENDS = ["duckdb", "postgres"]
