@@ -127,6 +127,19 @@ def _compare(
     return checks
 
 
+def _copy_rows(
+    cur: duckdb.DuckDBPyConnection, table: str, source: tuple[str, str], target: tuple[str, str]
+) -> None:
+    """Every row of `table` from (catalog, schema) `source` into the same table of `target`,
+    column by column as the target names them."""
+    names = ", ".join(_ident(c) for c in _columns(cur, *target, table))
+    into = f"{target[0]}.{target[1]}.{_ident(table)}"
+    cur.execute(
+        f"INSERT INTO {into} ({names})"  # noqa: S608 (catalogue names)
+        f" SELECT {names} FROM {source[0]}.{source[1]}.{_ident(table)}"
+    )
+
+
 def _refuse_mismatch(checks: list[TableCheck]) -> None:
     wrong = [c.table for c in checks if not c.matches]
     if wrong:
@@ -183,11 +196,7 @@ def _copy_into_postgres(cur: duckdb.DuckDBPyConnection) -> list[TableCheck]:
         for table in reversed(copied):
             cur.execute(f"DELETE FROM {PG_ALIAS}.public.{_ident(table)}")  # noqa: S608 (catalogue names)
         for table in copied:
-            names = ", ".join(_ident(c) for c in _columns(cur, PG_ALIAS, "public", table))
-            cur.execute(
-                f"INSERT INTO {PG_ALIAS}.public.{_ident(table)} ({names})"  # noqa: S608 (catalogue names)
-                f" SELECT {names} FROM {_SOURCE}.main.{_ident(table)}"
-            )
+            _copy_rows(cur, table, (_SOURCE, "main"), (PG_ALIAS, "public"))
         for table, sequence in SEQUENCES.items():
             if table not in copied:
                 continue
@@ -265,12 +274,8 @@ def _copy_into_file(cur: duckdb.DuckDBPyConnection) -> list[TableCheck]:
     cur.execute("BEGIN TRANSACTION")
     try:
         for table in tables:
-            names = ", ".join(_ident(c) for c in _columns(cur, ALIAS, "main", table))
             cur.execute(f"DELETE FROM {ALIAS}.main.{_ident(table)}")  # noqa: S608 (catalogue names)
-            cur.execute(
-                f"INSERT INTO {ALIAS}.main.{_ident(table)} ({names})"  # noqa: S608 (catalogue names)
-                f" SELECT {names} FROM {_SOURCE}.public.{_ident(table)}"
-            )
+            _copy_rows(cur, table, (_SOURCE, "public"), (ALIAS, "main"))
         for table, sequence in SEQUENCES.items():
             if table not in tables:
                 continue
