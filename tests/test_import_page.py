@@ -6,6 +6,7 @@ AppTest in Streamlit 1.67 drives st.file_uploader directly (`at.file_uploader[0]
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Button
 
 import ui
+from analytics.importing import service
 from analytics.instruments import catalog
 from analytics.practice import settings
 from analytics.practice.access import Actor
@@ -276,3 +278,21 @@ def test_the_preview_says_which_time_zone_was_used(
     settings.update_time_zone(db, supervisor, "Australia/Perth")
     at = upload(page(therapist), "weekly.csv", export([("d001.a@example.org", "2026-01-05 18:00")]))
     assert any("Australia/Perth" in t.value for t in at.text)
+
+
+def test_a_click_after_another_session_stored_the_file_still_imports_and_says_so(
+    db: Database, therapist: Actor, couple: int
+) -> None:
+    data = export([("d001.a@example.org", "2026-01-05 18:00")])
+    at = upload(page(therapist), "weekly.csv", data)
+    assert metrics(at)["New responses"] == "1"
+    # Another session (or server) stores the same file while this one looks at its preview.
+    other = service.prepare(db, therapist, "weekly.csv", data, now=dt.datetime(2026, 3, 1))
+    assert service.commit_import(db, therapist, other).accepted == 1
+    # The click reruns the page, whose preview now counts nothing new: the button's label
+    # changes under the click, which must still import (nothing) and say why.
+    button(at, "Import 1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [s.value for s in at.success] + [i.value for i in at.info]
+    assert any("already stored" in s for s in said), said
+    assert db.query_value("SELECT count(*) FROM responses") == 1
