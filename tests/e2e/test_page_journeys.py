@@ -260,7 +260,7 @@ def test_couple_drill_down(journey: Journey) -> None:
     scales = page.get_by_test_id("stDataFrame").filter(
         has=page.locator("table [role=columnheader]", has_text="B result")
     )
-    assert "Global satisfaction" in _grid_text(scales)
+    _wait_grid_text(scales, "Global satisfaction")
 
     page.get_by_text("How these numbers are worked out").click()
     page.get_by_text("Smallest change beyond noise").first.wait_for(
@@ -303,7 +303,7 @@ def test_repair_record_a_milestone(journey: Journey) -> None:
     )
     journey.step("stalled-repair")
     caseload = _grid(page, "Milestone now")
-    assert "D-007" in _grid_text(caseload)
+    _wait_grid_text(caseload, "D-007")
 
     _choose(page, "Milestone", "2. Apology and repair")
     _choose(page, "Status", "Reached")
@@ -317,7 +317,7 @@ def test_repair_record_a_milestone(journey: Journey) -> None:
     history = _grid(page, "Entered by")
     history.scroll_into_view_if_needed()
     _wait_grid_text(history, "Demo: a weekly budget review.")
-    assert "Reached" in _grid_text(history)
+    _wait_grid_text(history, "Reached")
     milestones = _grid(page, "Pace the hurt partner set")
     _wait_grid_text(milestones, "Demo: a weekly budget review.")
     journey.close_checks()
@@ -369,7 +369,7 @@ def test_agenda_edit_save_and_print(journey: Journey, tmp_path: Path) -> None:
     assert _cell(page.get_by_test_id("stDataFrame").first, 5, 0) == item
     history = _grid(page, "Saved by")
     history.scroll_into_view_if_needed()
-    assert "Morgan Demo" in _grid_text(history)
+    _wait_grid_text(history, "Morgan Demo")
 
     today = dt.date.today().isoformat()
     name, data = _download(page, page.get_by_role("button", name="PDF (one page)"))
@@ -476,7 +476,7 @@ def test_settings_changed_by_a_supervisor(journey: Journey) -> None:
     field.wait_for(timeout=WAIT_MS)
     assert field.input_value() == "14"
     table = _grid(page, "Last changed by")
-    assert "(default)" in _grid_text(table)
+    _wait_grid_text(table, "(default)")
     journey.step("settings")
 
     field.fill("21")
@@ -565,8 +565,8 @@ def test_add_a_couple_and_read_the_instruments(journey: Journey) -> None:
     page.get_by_role("heading", name="Instruments").wait_for(timeout=WAIT_MS)
     versions = _grid(page, "In use for new responses")
     versions.wait_for(timeout=WAIT_MS)
-    assert "checkin" in _grid_text(versions)
-    assert "Consistency" in _grid_text(_grid(page, "What it means"))
+    _wait_grid_text(versions, "checkin")
+    _wait_grid_text(_grid(page, "What it means"), "Consistency")
     journey.step("instruments")
     page.get_by_text("Add your own instrument").click()
     name, data = _download(page, page.get_by_role("button", name="Download the template"))
@@ -584,7 +584,7 @@ def test_accounts_and_your_account(journey: Journey) -> None:
     journey.sign_in(username=ADMIN_USERNAME, password=DEMO_PASSWORDS[ADMIN_USERNAME])
     page.get_by_role("heading", name="Accounts").wait_for(timeout=WAIT_MS)
     table = _grid(page, "Last sign-in (UTC)")
-    assert "morgan" in _grid_text(table)
+    _wait_grid_text(table, "morgan")
     # An administrator only: no clinical page.
     assert page.get_by_test_id("stSidebarNav").get_by_text("Caseload", exact=True).count() == 0
     journey.step("accounts")
