@@ -253,6 +253,11 @@ class Session:
 
         page = self.page
         await page.goto(self.server.url, wait_until="domcontentloaded")
+        # Type once the page's first run has finished, as a person can: on a loaded machine the
+        # run may still be drawing the form, and a form drawn again forgets what was typed.
+        await page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+            state="attached", timeout=WAIT_MS
+        )
         await page.get_by_label("Username").fill(username)
         await page.get_by_label("Password", exact=True).fill(DEMO_PASSWORDS[username])
         await self.timed(
