@@ -228,7 +228,7 @@ def test_sign_in_and_caseload(journey: Journey) -> None:
 
     _search(journey, "D-005", "1")
     journey.step("searched")
-    assert _cell(grid, 1, 0) == "D-005"
+    _wait_cell(grid, 1, 0, "D-005")  # the grid may be drawn a moment after the count
     assert "D-010" not in _grid_text(grid)
 
     # Closed couples appear when asked for (on a fresh caseload: clearing the search box was
