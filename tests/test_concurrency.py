@@ -84,9 +84,6 @@ def _insert_then_wait(
 # conflict at COMMIT). PostgreSQL makes the second INSERT wait for the first transaction, so the
 # two would wait for each other here; its races are run by separate server processes in
 # tests/test_postgres.py (imports, the audit chain).
-_RACE_NOTE = "DuckDB finds the conflict at COMMIT"
-
-
 @pytest.fixture
 def second(keyed: Database, reopen: Callable[[], Database]) -> Iterator[Database]:
     """Another handle on the same practice, as a second server would hold: writers through one
@@ -115,7 +112,7 @@ def test_writers_through_one_handle_take_turns(keyed: Database) -> None:
     assert seen[0][1] == seen[1][1]
 
 
-@pytest.mark.duckdb_only  # PostgreSQL makes the second insert wait: see _RACE_NOTE
+@pytest.mark.duckdb_only  # PostgreSQL makes the second insert wait (see above)
 def test_atomic_retries_a_racing_insert_of_the_same_key(keyed: Database, second: Database) -> None:
     attempts: dict[int, int] = {}
     work_for = _insert_then_wait(threading.Barrier(2), attempts)
@@ -127,7 +124,7 @@ def test_atomic_retries_a_racing_insert_of_the_same_key(keyed: Database, second:
     assert sorted(attempts.values()) == [1, 2]
 
 
-@pytest.mark.duckdb_only  # PostgreSQL makes the second insert wait: see _RACE_NOTE
+@pytest.mark.duckdb_only  # PostgreSQL makes the second insert wait (see above)
 def test_the_same_race_in_a_plain_transaction_is_refused(keyed: Database, second: Database) -> None:
     # What atomic() protects against: without a retry one of the two writers fails.
     work_for = _insert_then_wait(threading.Barrier(2), {})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +141,20 @@ def _copy_rows(
     )
 
 
+@contextlib.contextmanager
+def _one_transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The whole copy in one transaction of the target: all of it, or (on any error, a
+    mismatch included) nothing."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        cur.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
+        raise
+
+
 def _refuse_mismatch(checks: list[TableCheck]) -> None:
     wrong = [c.table for c in checks if not c.matches]
     if wrong:
@@ -190,8 +205,7 @@ def _copy_into_postgres(cur: duckdb.DuckDBPyConnection) -> list[TableCheck]:
                 hint="Copy into a new, empty PostgreSQL database.",
             )
     copied = [t for t in _order(cur, tables) if t != "schema_migrations"]
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with _one_transaction(cur):
         # Children first when emptying (the seeded rows), parents first when filling.
         for table in reversed(copied):
             cur.execute(f"DELETE FROM {PG_ALIAS}.public.{_ident(table)}")  # noqa: S608 (catalogue names)
@@ -214,11 +228,6 @@ def _copy_into_postgres(cur: duckdb.DuckDBPyConnection) -> list[TableCheck]:
             )
         checks = _compare(cur, f"{_SOURCE}.main", f"{PG_ALIAS}.public", copied)
         _refuse_mismatch(checks)
-        cur.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            cur.execute("ROLLBACK")
-        raise
     return checks
 
 
@@ -271,8 +280,7 @@ def _copy_into_file(cur: duckdb.DuckDBPyConnection) -> list[TableCheck]:
     missing = sorted(set(tables) - set(_tables(cur, _SOURCE, "public")))
     if missing:
         raise CaseloadError("PostgreSQL lacks tables of the practice: " + ", ".join(missing) + ".")
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with _one_transaction(cur):
         for table in tables:
             cur.execute(f"DELETE FROM {ALIAS}.main.{_ident(table)}")  # noqa: S608 (catalogue names)
             _copy_rows(cur, table, (_SOURCE, "public"), (ALIAS, "main"))
@@ -291,9 +299,4 @@ def _copy_into_file(cur: duckdb.DuckDBPyConnection) -> list[TableCheck]:
                 )
         checks = _compare(cur, f"{_SOURCE}.public", f"{ALIAS}.main", tables)
         _refuse_mismatch(checks)
-        cur.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            cur.execute("ROLLBACK")
-        raise
     return checks
