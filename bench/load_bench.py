@@ -56,6 +56,17 @@ def _run(backend: str) -> list[Row]:
             backend,
         )
     )
+    lost = data.get("lost_sign_ins", [])
+    rows.append(
+        Row(
+            "load: 8 sessions, sign-ins typed again",
+            float(len(lost)),
+            "",
+            "0",
+            "a form lost before its click (the page was drawn again)" if lost else "none lost",
+            backend,
+        )
+    )
     return rows
 
 
