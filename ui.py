@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,13 +37,27 @@ from analytics.store.paths import ENV_VAR, resolve_instruments_folder, resolve_p
 T = TypeVar("T")
 
 
+# Without a secrets file, Streamlit searches for one under a lock on every access, and every
+# page run asks several times (each `database()` call): so an answer is kept for a few seconds,
+# for the same secrets object (AppTest brings its own). An edited secrets file still counts
+# within SECRETS_FRESH_S.
+SECRETS_FRESH_S = 5.0
+_secrets_seen: dict[tuple[str, str], tuple[object, float, str | None]] = {}
+
+
 def _secret(section: str, key: str) -> str | None:
     """`[section] key = "..."` in .streamlit/secrets.toml, when present."""
+    store = st.secrets
+    now = time.monotonic()
+    seen = _secrets_seen.get((section, key))
+    if seen is not None and seen[0] is store and now - seen[1] < SECRETS_FRESH_S:
+        return seen[2]
     try:
-        value = st.secrets[section][key]
+        value: str | None = str(store[section][key])
     except Exception:  # no secrets file, or no such key: both mean "not configured"
-        return None
-    return str(value)
+        value = None
+    _secrets_seen[(section, key)] = (store, now, value)
+    return value
 
 
 @st.cache_resource(show_spinner="Opening the database…")

@@ -59,11 +59,11 @@ def _run(backend: str) -> list[Row]:
     lost = data.get("lost_sign_ins", [])
     rows.append(
         Row(
-            "load: 8 sessions, sign-ins typed again",
+            "load: 8 sessions, sign-ins done again",
             float(len(lost)),
             "",
             "0",
-            "a form lost before its click (the page was drawn again)" if lost else "none lost",
+            "a click on Sign in that signed nobody in" if lost else "none lost",
             backend,
         )
     )
