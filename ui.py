@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -326,13 +325,12 @@ def _ensure_entrypoint() -> None:
         st.rerun()
 
 
-def asked_for_a_page() -> bool:
-    """True when the browser's address names a page (a bookmark or a link), not the root."""
+def behind_a_browser() -> bool:
+    """True when a browser is behind this run (not AppTest or a bare script)."""
     try:
-        url = st.context.url or ""
+        return bool(st.context.url)
     except Exception:  # no browser behind this run
         return False
-    return bool(urlsplit(url).path.strip("/"))
 
 
 def sign_in_page() -> None:
