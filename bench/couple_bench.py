@@ -61,15 +61,20 @@ def page_seconds(page: Page, sign_in_id: int, couple_id: int, runs: int) -> tupl
     return times[0], statistics.median(times[1:])
 
 
+def _supervisor(p: Practice, backend: str) -> int:
+    """A fresh sign-in of the practice's supervisor, for AppTest (the database closed again)."""
+    db = practices.open_db(p, backend)
+    try:
+        return practices.supervisor_sign_in(db)
+    finally:
+        db.close()
+
+
 def _backend_rows(
     p: Practice, backend: str, runs: int, duck: dict[str, float], colds: dict[str, float]
 ) -> list[Row]:
     rows = []
-    db = practices.open_db(p, backend)
-    try:
-        sign_in = practices.supervisor_sign_in(db)
-    finally:
-        db.close()
+    sign_in = _supervisor(p, backend)
     with practices.app_env(p, backend):
         for page in PAGES:
             name = f"{page.label}: server work, first open"
@@ -103,11 +108,7 @@ def _backend_rows(
 
 
 def _couple_page_seconds(p: Practice, backend: str) -> float:
-    db = practices.open_db(p, backend)
-    try:
-        sign_in = practices.supervisor_sign_in(db)
-    finally:
-        db.close()
+    sign_in = _supervisor(p, backend)
     with practices.app_env(p, backend):
         try:
             return page_seconds(PAGES[0], sign_in, p.busiest, 1)[0]
